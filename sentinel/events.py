@@ -1,0 +1,221 @@
+"""Values the monitor core publishes. Consumers (storage, Discord, GUI, API) only read them.
+
+Times: `*_wall` are epoch seconds (time.time(), for display and records); durations are
+computed from monotonic time inside the core and carried here as seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+
+def new_event_id() -> str:
+    """Short id shown in Discord footers and stored with records."""
+    return uuid.uuid4().hex[:8]
+
+
+class Component(enum.Enum):
+    """What an incident is about; the value is the CSV `Cause`."""
+
+    LAN_LINK = "LAN_LINK_DOWN"
+    LAN = "LAN_DOWN"
+    ROUTER = "ROUTER_DOWN"
+    SERVER = "SERVER_DOWN"
+    INTERNET = "ISP_DOWN"
+
+    @property
+    def label(self) -> str:
+        """Title word used in alerts: `Router DOWN`, `LAN link RESTORED`."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Component.LAN_LINK: "LAN link",
+    Component.LAN: "LAN",
+    Component.ROUTER: "Router",
+    Component.SERVER: "Server",
+    Component.INTERNET: "Internet",
+}
+
+
+class Health(enum.Enum):
+    """Judged state of one infrastructure target in a tick."""
+
+    UP = "up"
+    FAILING = "failing"  # failed, not yet for min_incident_duration
+    DOWN = "down"  # an incident is confirmed
+    UNKNOWN = "unknown"  # cannot be judged (behind a failed router/LAN/link)
+    UNCONFIGURED = "unconfigured"
+
+
+class PcState(enum.Enum):
+    OFF = "off"
+    SEEN = "seen"  # answering, not yet for min_session_minutes
+    IN_SESSION = "in_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of everything published on the bus."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOpened(Event):
+    """First failed probe of a component (not yet an incident; may become a blip)."""
+
+    key: str
+    component: Component
+    started_wall: float
+    pcs_in_session: int
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentConfirmed(Event):
+    """Failed continuously for min_incident_duration: an incident, alerted."""
+
+    key: str
+    component: Component
+    started_wall: float
+    confirmed_wall: float
+    pcs_in_session_at_start: int
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEnded(Event):
+    """First good probe after a confirmed incident."""
+
+    key: str
+    component: Component
+    started_wall: float
+    ended_wall: float
+    duration_s: float
+    pcs_in_session_at_start: int
+    pcs_in_session_now: int
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Blip(Event):
+    """A failure that recovered before min_incident_duration: counted, logged, never alerted."""
+
+    key: str
+    component: Component
+    started_wall: float
+    ended_wall: float
+    duration_s: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    key: str
+    pc: str
+    ip: str
+    started_wall: float  # backdated to when the PC was first seen
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    key: str
+    pc: str
+    ip: str
+    started_wall: float
+    ended_wall: float  # when the PC was last seen
+    duration_s: float
+    during_outage: bool
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancySnapshot(Event):
+    """Clock-aligned occupancy sample (the top of the hour for a 60-minute interval)."""
+
+    at_wall: float
+    in_session: int
+    total: int
+    pcs_in_session: tuple[str, ...]
+    event_id: str = field(default_factory=new_event_id)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.in_session / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded(Event):
+    """A valid new config is in force; `changed` names the top-level sections that differ."""
+
+    config: object  # sentinel.config.Config (kept untyped to avoid an import cycle)
+    changed: tuple[str, ...]
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRejected(Event):
+    """The file changed but is invalid; the last good config stays in force."""
+
+    problems: tuple[tuple[str, str], ...]  # (json_path, message)
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    """One infrastructure row of the status view."""
+
+    component: Component
+    address: str
+    health: Health
+    since_wall: float | None
+    latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PcStatus:
+    index: int  # 1-based
+    name: str
+    ip: str
+    state: PcState
+    since_wall: float | None  # session start (IN_SESSION) or first seen (SEEN) or last seen (OFF)
+    latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorStatus(Event):
+    """Published after every tick: the whole picture, for the GUI, tray, API and headless line."""
+
+    at_wall: float
+    configured: bool
+    link_up: bool
+    frozen: bool  # occupancy frozen (router/LAN/link failing)
+    targets: tuple[TargetStatus, ...]
+    pcs: tuple[PcStatus, ...]
+    blips: int  # since start
+
+    @property
+    def in_session(self) -> int:
+        return sum(1 for pc in self.pcs if pc.state is PcState.IN_SESSION)
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyChanged(Event):
+    """Privacy mode turned on (until `until_wall`) or off (by the owner or by expiry)."""
+
+    on: bool
+    at_wall: float
+    until_wall: float | None
+    reason: str  # "password", "expired", "turned off"
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus(Event):
+    """Published by the Discord layer when its picture changes: backlog per webhook kind, dead ones."""
+
+    backlog: tuple[tuple[str, int], ...]  # (kind, queued messages)
+    dead: tuple[str, ...]  # kinds whose webhook answered 401/404
+    at_wall: float = 0.0
