@@ -182,6 +182,7 @@ class PcStatus:
     state: PcState
     since_wall: float | None  # session start (IN_SESSION) or first seen (SEEN) or last seen (OFF)
     latency_ms: float | None
+    last_seen_wall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
