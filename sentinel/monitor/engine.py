@@ -1,0 +1,147 @@
+"""The tick loop: probe at a fixed rate, feed the pure core, publish what it decides."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Callable
+
+from sentinel.bus import EventBus
+from sentinel.config import Config
+from sentinel.events import ConfigReloaded
+from sentinel.monitor import core
+
+log = logging.getLogger(__name__)
+
+
+class Clock:
+    """Real time. The demo substitutes a faster one; tests use a fake."""
+
+    def mono(self) -> float:
+        return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()
+
+    def real_seconds(self, seconds: float) -> float:
+        """How long `seconds` of this clock's time takes in real time."""
+        return seconds
+
+
+def next_tick(previous: float, interval: float, now: float) -> float:
+    """Fixed-rate schedule: the next slot after `previous`; overrun slots are skipped, never bunched."""
+    due = previous + interval
+    if due <= now:
+        due = previous + interval * (int((now - previous) / interval) + 1)
+    return due
+
+
+class Monitor:
+    """Runs ticks on its own thread until stopped. reconfigure() applies at the next tick."""
+
+    def __init__(self, config: Config, prober, bus: EventBus, state: core.State,
+                 clock: Clock | None = None, link_up: Callable[[str], bool] | None = None):
+        self._config = config
+        self._pending: Config | None = None
+        self._prober = prober
+        self._bus = bus
+        self._state = state
+        self._clock = clock or Clock()
+        self._link_up = link_up
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> core.State:
+        return self._state
+
+    def on_event(self, event) -> None:
+        """Bus subscriber: a reloaded config applies at the next tick (which starts at once)."""
+        if isinstance(event, ConfigReloaded):
+            self.reconfigure(event.config)
+
+    def reconfigure(self, config: Config) -> None:
+        with self._lock:
+            self._pending = config
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.5) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _take_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self._config = pending
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            due = self._clock.mono()
+            while not self._stop.is_set():
+                self._take_pending()
+                if self._config.is_configured:
+                    try:
+                        self.tick(loop)
+                    except Exception:
+                        log.exception("tick failed; monitoring goes on")
+                interval = self._config.monitor_settings.interval_seconds
+                due = next_tick(due, interval, self._clock.mono())
+                if self._wake.wait(self._clock.real_seconds(max(0.0, due - self._clock.mono()))):
+                    self._wake.clear()
+                    due = self._clock.mono()  # a new config: tick now, then keep the new rate
+        finally:
+            loop.close()
+
+    def tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        reading = loop.run_until_complete(self.read())
+        self._state, events, status = core.step(self._state, reading, core.Settings.from_config(self._config))
+        for event in events:
+            self._bus.publish(event)
+        self._bus.publish(status)
+
+    async def read(self) -> core.Reading:
+        """Probe everything once (failed targets once more after retry_delay) into a Reading."""
+        config = self._config
+        mono, wall = self._clock.mono(), self._clock.wall()
+        m, v, t = config.monitor_settings, config.verification_settings, config.targets
+        link_up = self._link_up(m.pc_subnet) if self._link_up else True
+        if not link_up:
+            return core.Reading(mono, wall, False, None, None, None)
+        internet = [a for a in (t.internet, v.secondary_target if t.internet else "") if a]
+        infra = [a for a in (t.router, t.server) if a] + internet
+        pcs = [ip for _, ip, _ in m.pc_addresses()] if config.occupancy_settings.enabled else []
+        timeout = m.ping_timeout_seconds
+        results = await self._prober.probe(infra + pcs, timeout)
+        failed = [a for a in infra if not results[a].is_alive]
+        if t.internet and any(results[a].is_alive for a in internet):
+            failed = [a for a in failed if a not in internet]  # one internet target answering is enough
+        if failed and not self._stop.is_set():
+            elapsed = self._clock.mono() - mono
+            await asyncio.sleep(self._clock.real_seconds(max(0.0, v.retry_delay_seconds - elapsed)))
+            results.update({a: r for a, r in (await self._prober.probe(failed, timeout)).items() if r.is_alive})
+
+        def alive(address: str) -> bool | None:
+            return results[address].is_alive if address else None
+
+        return core.Reading(
+            mono=mono,
+            wall=wall,
+            link_up=True,
+            router=alive(t.router),
+            server=alive(t.server),
+            internet=any(results[a].is_alive for a in internet) if internet else None,
+            pcs_alive=frozenset(ip for ip in pcs if results[ip].is_alive),
+            rtt_ms={a: r.rtt_ms for a, r in results.items() if r.is_alive},
+        )

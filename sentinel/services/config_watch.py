@@ -1,0 +1,80 @@
+"""Hot reload: watch config.json, publish ConfigReloaded or ConfigRejected. Monitoring never stops."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+from sentinel.bus import EventBus
+from sentinel.config import Config, changed_sections, parse_config
+from sentinel.events import ConfigRejected, ConfigReloaded
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_S = 1.0  # SPEC: at least every 2 s
+
+
+class ConfigWatcher:
+    """Polls the file's stat, then its content hash; only a real change is parsed and published."""
+
+    def __init__(self, path: Path, config: Config, bus: EventBus, raw: bytes = b""):
+        self._path = Path(path)
+        self.config = config
+        self._bus = bus
+        self._seen_digest = hashlib.sha256(raw).digest() if raw else None
+        self._seen_stat = self._stat()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _stat(self):
+        try:
+            st = self._path.stat()
+            return st.st_mtime_ns, st.st_size, st.st_ino
+        except OSError:
+            return None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="config-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(CHECK_EVERY_S):
+            try:
+                self.check()
+            except Exception:
+                log.exception("config check failed; the current config stays in force")
+
+    def check(self) -> None:
+        stat = self._stat()
+        if stat == self._seen_stat:
+            return
+        self._seen_stat = stat
+        try:
+            raw = self._path.read_bytes()
+        except OSError as exc:
+            self._reject(b"", [("", f"cannot read {self._path}: {exc.strerror or exc}")])
+            return
+        digest = hashlib.sha256(raw).digest()
+        if digest == self._seen_digest:
+            return
+        self._seen_digest = digest
+        config, problems = parse_config(raw)
+        if problems:
+            self._reject(raw, problems)
+            return
+        changed = changed_sections(self.config, config)
+        self.config = config
+        log.info("config reloaded (%s)", ", ".join(changed) or "no effective change")
+        self._bus.publish(ConfigReloaded(config, changed))
+
+    def _reject(self, raw: bytes, problems) -> None:
+        for path, message in problems:
+            log.error("config rejected, keeping the last good one: %s: %s", path or "(file)", message)
+        self._bus.publish(ConfigRejected(tuple(problems)))

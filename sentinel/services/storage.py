@@ -1,0 +1,304 @@
+"""Durable records: SQLite (sentinel.db, WAL) is the source of truth; the CSV files follow it.
+
+incidents.csv gets a row when an incident is confirmed (Notes `ongoing`) and the row is
+completed in place when it ends (Notes `resolved`); sessions.csv gets a row per ended
+session. A CSV that cannot be written (open in Excel on Windows) is brought up to date on a
+later write: the database remembers what each CSV already holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from sentinel.config import atomic_write
+from sentinel.events import (
+    Blip,
+    Component,
+    ConfigRejected,
+    ConfigReloaded,
+    IncidentConfirmed,
+    IncidentEnded,
+    MonitorStatus,
+    OccupancySnapshot,
+    PcState,
+    PrivacyChanged,
+    SessionEnded,
+    SessionStarted,
+)
+
+log = logging.getLogger(__name__)
+
+INCIDENT_HEADER = ["Start Time", "End Time", "Duration", "Cause", "Notes"]
+SESSION_HEADER = ["PC", "IP", "Start Time", "End Time", "Duration", "Notes"]
+LAST_SEEN_EVERY_S = 60.0  # how often open sessions' last-seen time is saved
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, cause TEXT NOT NULL,
+    start_wall REAL NOT NULL, confirmed_wall REAL NOT NULL, end_wall REAL, duration_s REAL,
+    pcs_start INTEGER NOT NULL, pcs_end INTEGER, event_id TEXT,
+    csv_state TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS blips (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, cause TEXT NOT NULL,
+    start_wall REAL NOT NULL, end_wall REAL NOT NULL, duration_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, pc TEXT NOT NULL, ip TEXT NOT NULL,
+    start_wall REAL NOT NULL, last_seen_wall REAL NOT NULL, end_wall REAL, duration_s REAL,
+    notes TEXT NOT NULL DEFAULT '', csv_written INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY, at_wall REAL NOT NULL, in_session INTEGER NOT NULL, total INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, at_wall REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_open ON sessions (end_wall);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (end_wall);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to sentinel.db in WAL mode, safe against power cuts (synchronous=FULL)."""
+    conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def fmt_time(wall: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall)) if wall is not None else ""
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """H:MM:SS, the seed's Duration format."""
+    if seconds is None:
+        return ""
+    total = int(round(seconds))
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+class Storage:
+    """Bus subscriber that records incidents, blips, sessions, snapshots and notable events."""
+
+    def __init__(self, db_path: Path, incidents_csv: Path, sessions_csv: Path):
+        self._conn = connect(db_path)
+        self._conn.executescript(SCHEMA)
+        self._incidents_csv = Path(incidents_csv)
+        self._sessions_csv = Path(sessions_csv)
+        self._lock = threading.Lock()
+        self._csv_dirty = True  # bring the CSVs up to date on the first status
+        self._csv_failing = False
+        self._last_seen_saved = 0.0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- restore ---------------------------------------------------------------------------
+
+    def open_incidents(self) -> list[tuple[str, Component, float, int]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, cause, start_wall, pcs_start FROM incidents WHERE end_wall IS NULL ORDER BY id"
+            ).fetchall()
+        return [(key, Component(cause), start, pcs) for key, cause, start, pcs in rows]
+
+    def open_sessions(self) -> list[tuple[str, str, float, float]]:
+        with self._lock:
+            return self._conn.execute(
+                "SELECT key, ip, start_wall, last_seen_wall FROM sessions WHERE end_wall IS NULL ORDER BY id"
+            ).fetchall()
+
+    # -- queries (API, window) -------------------------------------------------------------
+
+    def recent_incidents(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, cause, start_wall, end_wall, duration_s, pcs_start, pcs_end FROM incidents "
+                "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            {"key": k, "cause": c, "component": Component(c).label, "start": fmt_time(s), "end": fmt_time(e),
+             "duration": fmt_duration(d), "start_wall": s, "end_wall": e, "duration_s": d,
+             "pcs_in_session_at_start": ps, "pcs_in_session_at_end": pe, "ongoing": e is None}
+            for k, c, s, e, d, ps, pe in rows
+        ]
+
+    def recent_sessions(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, pc, ip, start_wall, last_seen_wall, end_wall, duration_s, notes FROM sessions "
+                "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            {"key": k, "pc": pc, "ip": ip, "start": fmt_time(s), "end": fmt_time(e), "duration": fmt_duration(d),
+             "start_wall": s, "last_seen_wall": ls, "end_wall": e, "duration_s": d, "notes": n, "open": e is None}
+            for k, pc, ip, s, ls, e, d, n in rows
+        ]
+
+    def blip_count(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM blips").fetchone()[0]
+
+    # -- the subscriber --------------------------------------------------------------------
+
+    def on_event(self, event) -> None:
+        handler = self._HANDLERS.get(type(event))
+        if handler is not None:
+            with self._lock:
+                handler(self, event)
+        if isinstance(event, (IncidentConfirmed, IncidentEnded, SessionEnded)) or self._csv_dirty:
+            self.sync_csv()
+
+    def _incident_confirmed(self, e: IncidentConfirmed) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO incidents (key, cause, start_wall, confirmed_wall, pcs_start, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (e.key, e.component.value, e.started_wall, e.confirmed_wall, e.pcs_in_session_at_start, e.event_id))
+
+    def _incident_ended(self, e: IncidentEnded) -> None:
+        self._conn.execute(
+            "UPDATE incidents SET end_wall = ?, duration_s = ?, pcs_end = ? WHERE key = ?",
+            (e.ended_wall, e.duration_s, e.pcs_in_session_now, e.key))
+
+    def _blip(self, e: Blip) -> None:
+        self._conn.execute("INSERT INTO blips (key, cause, start_wall, end_wall, duration_s) VALUES (?, ?, ?, ?, ?)",
+                           (e.key, e.component.value, e.started_wall, e.ended_wall, e.duration_s))
+
+    def _session_started(self, e: SessionStarted) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO sessions (key, pc, ip, start_wall, last_seen_wall) VALUES (?, ?, ?, ?, ?)",
+            (e.key, e.pc, e.ip, e.started_wall, e.started_wall))
+
+    def _session_ended(self, e: SessionEnded) -> None:
+        notes = "ended during outage" if e.during_outage else ""
+        self._conn.execute(
+            "UPDATE sessions SET end_wall = ?, last_seen_wall = ?, duration_s = ?, notes = ? WHERE key = ?",
+            (e.ended_wall, e.ended_wall, e.duration_s, notes, e.key))
+
+    def _snapshot(self, e: OccupancySnapshot) -> None:
+        self._conn.execute("INSERT INTO snapshots (at_wall, in_session, total) VALUES (?, ?, ?)",
+                           (e.at_wall, e.in_session, e.total))
+
+    def _status(self, e: MonitorStatus) -> None:
+        """Save open sessions' last-seen time now and then, so a restart ends them at the right time."""
+        if e.at_wall - self._last_seen_saved < LAST_SEEN_EVERY_S:
+            return
+        self._last_seen_saved = e.at_wall
+        self.save_last_seen(e)
+
+    def save_last_seen(self, status: MonitorStatus) -> None:
+        rows = [(pc.last_seen_wall, pc.ip) for pc in status.pcs
+                if pc.state is PcState.IN_SESSION and pc.last_seen_wall is not None]
+        self._conn.executemany("UPDATE sessions SET last_seen_wall = ? WHERE ip = ? AND end_wall IS NULL", rows)
+
+    def _record(self, kind: str, detail: dict) -> None:
+        self._conn.execute("INSERT INTO events (at_wall, kind, detail) VALUES (?, ?, ?)",
+                           (time.time(), kind, json.dumps(detail)))
+
+    def _config_reloaded(self, e: ConfigReloaded) -> None:
+        self._record("config_reloaded", {"changed": list(e.changed)})
+
+    def _config_rejected(self, e: ConfigRejected) -> None:
+        self._record("config_rejected", {"problems": [list(p) for p in e.problems]})
+
+    def _privacy(self, e: PrivacyChanged) -> None:
+        self._record("privacy", {"on": e.on, "until": e.until_wall, "reason": e.reason})
+
+    _HANDLERS = {
+        IncidentConfirmed: _incident_confirmed,
+        IncidentEnded: _incident_ended,
+        Blip: _blip,
+        SessionStarted: _session_started,
+        SessionEnded: _session_ended,
+        OccupancySnapshot: _snapshot,
+        MonitorStatus: _status,
+        ConfigReloaded: _config_reloaded,
+        ConfigRejected: _config_rejected,
+        PrivacyChanged: _privacy,
+    }
+
+    # -- CSV -------------------------------------------------------------------------------
+
+    def sync_csv(self) -> None:
+        """Bring both CSV files up to date with the database; on failure retry on a later event."""
+        try:
+            with self._lock:
+                self._sync_incidents()
+                self._sync_sessions()
+        except OSError as exc:
+            self._csv_dirty = True
+            if not self._csv_failing:
+                log.warning("cannot write the CSV files (%s); will retry", exc)
+            self._csv_failing = True
+            return
+        if self._csv_failing:
+            log.info("CSV files are writable again and up to date")
+        self._csv_dirty = self._csv_failing = False
+
+    def _sync_incidents(self) -> None:
+        pending = self._conn.execute(
+            "SELECT key, cause, start_wall, end_wall, duration_s FROM incidents "
+            "WHERE csv_state != CASE WHEN end_wall IS NULL THEN 'ongoing' ELSE 'resolved' END ORDER BY id"
+        ).fetchall()
+        if not pending:
+            return
+        rows = _read_csv(self._incidents_csv, INCIDENT_HEADER)
+        index = {(r[0], r[3]): i for i, r in enumerate(rows) if len(r) >= 5}
+        for _, cause, start, end, duration in pending:
+            row = [fmt_time(start), fmt_time(end), fmt_duration(duration), cause,
+                   "ongoing" if end is None else "resolved"]
+            where = index.get((row[0], cause))
+            if where is None:
+                index[(row[0], cause)] = len(rows)
+                rows.append(row)
+            else:
+                rows[where] = row
+        _write_csv(self._incidents_csv, INCIDENT_HEADER, rows)
+        self._conn.executemany(
+            "UPDATE incidents SET csv_state = CASE WHEN end_wall IS NULL THEN 'ongoing' ELSE 'resolved' END "
+            "WHERE key = ?", [(key,) for key, *_ in pending])
+
+    def _sync_sessions(self) -> None:
+        pending = self._conn.execute(
+            "SELECT key, pc, ip, start_wall, end_wall, duration_s, notes FROM sessions "
+            "WHERE end_wall IS NOT NULL AND csv_written = 0 ORDER BY end_wall, id").fetchall()
+        if not pending:
+            return
+        new_file = not self._sessions_csv.exists() or self._sessions_csv.stat().st_size == 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        if new_file:
+            writer.writerow(SESSION_HEADER)
+        for _, pc, ip, start, end, duration, notes in pending:
+            writer.writerow([pc, ip, fmt_time(start), fmt_time(end), fmt_duration(duration), notes])
+        with open(self._sessions_csv, "a", encoding="utf-8", newline="") as out:
+            out.write(buffer.getvalue())
+            out.flush()
+        self._conn.executemany("UPDATE sessions SET csv_written = 1 WHERE key = ?", [(k,) for k, *_ in pending])
+
+
+def _read_csv(path: Path, header: list[str]) -> list[list[str]]:
+    """Data rows of an existing CSV (rows we did not write, e.g. the seed's, are kept)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return []
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[1:] if rows and rows[0] == header else rows
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write(path, buffer.getvalue().encode("utf-8"))
