@@ -1,0 +1,62 @@
+"""The one door to the operating system: instance locks, process identity and waits, detached
+spawning, and machine-bound sealing of secrets.
+
+`windows.py` (ctypes: kernel32, crypt32) or `posix.py` (flock, pidfd, a 0600 key file) is
+chosen once, here. Nothing else in CafeSentinel imports ctypes or calls Win32.
+
+    InstanceLock(name, lock_dir)   .acquire() raises AlreadyRunningError; .release(); `with`
+    ProcessId(pid, create_time)    a process as observed; PID reuse never matches it
+    process_id(pid) -> ProcessId | None
+    is_alive(pid_id) -> bool       same pid AND same create_time, not exited (zombies are dead)
+    wait_exit(pid_id, timeout) -> bool   event-driven (WaitForSingleObject / pidfd)
+    kill(pid_id) -> bool           kills only if still the same process
+    spawn(argv, env=None, log_path=None) -> ProcessId   detached, stdin devnull, no fds leak
+    seal(data, key_dir) / unseal(blob, key_dir); SEAL_METHOD "dpapi" | "keyfile"
+    TamperError (InsecureKeyError for a key file with loose permissions or a foreign owner)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sentinel.platform._common import InsecureKeyError, ProcessId, TamperError
+
+if sys.platform == "win32":
+    from sentinel.platform.windows import (
+        SEAL_METHOD,
+        InstanceLock,
+        is_alive,
+        kill,
+        process_id,
+        seal,
+        spawn,
+        unseal,
+        wait_exit,
+    )
+else:
+    from sentinel.platform.posix import (
+        SEAL_METHOD,
+        InstanceLock,
+        is_alive,
+        kill,
+        process_id,
+        seal,
+        spawn,
+        unseal,
+        wait_exit,
+    )
+
+__all__ = [
+    "SEAL_METHOD",
+    "InsecureKeyError",
+    "InstanceLock",
+    "ProcessId",
+    "TamperError",
+    "is_alive",
+    "kill",
+    "process_id",
+    "seal",
+    "spawn",
+    "unseal",
+    "wait_exit",
+]
