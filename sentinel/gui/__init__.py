@@ -1,0 +1,1 @@
+"""Desktop: tray icons, status window, dialogs (only the Tk thread touches widgets)."""
