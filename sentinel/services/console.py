@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 from sentinel.events import (
     Blip,
@@ -65,14 +65,13 @@ def summary(status: MonitorStatus) -> str:
 class StatusPrinter:
     """Bus subscriber for --headless."""
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, wall: Callable[[], float] = time.time, out: TextIO | None = None):
+        self._wall = wall  # the monitor's clock (the demo's runs fast)
         self._out = out or sys.stdout
         self._last_summary = ""
-        self._wall = time.time()
 
     def on_event(self, event) -> None:
         if isinstance(event, MonitorStatus):
-            self._wall = event.at_wall
             line = summary(event)
             if line == self._last_summary:
                 return
@@ -81,7 +80,7 @@ class StatusPrinter:
             line = describe(event)
             if line is None:
                 return
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self._wall))
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self._wall()))
         try:
             self._out.write(f"{stamp}  {line}\n")
             self._out.flush()
