@@ -1,0 +1,21 @@
+"""Suite-wide rules: in CI (SENTINEL_STRICT=1) a test that needs root or a display and is
+skipped is a failure, so the real-network and real-window tests cannot pass by not running."""
+
+import os
+
+import pytest
+
+STRICT_MARKERS = ("needs_root", "needs_display", "wine")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("SENTINEL_STRICT") != "1" or not report.skipped:
+        return
+    marks = [m for m in STRICT_MARKERS if item.get_closest_marker(m)]
+    if marks:
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"SENTINEL_STRICT=1: a {'/'.join(marks)} test must run here, but it was skipped: {reason}"
