@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config import Config, load_config, parse_config
+from sentinel.config import Config, atomic_write, parse_config
+from sentinel.events import ConfigRejected
 from sentinel.errors import ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
 
@@ -92,8 +93,27 @@ class Stopper:
                 signal.signal(sig, lambda *_: self.event.set())
 
 
+def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
+    """The config to start with, and the problems of config.json if the last good copy had to stand in.
+
+    Monitoring must not stop because of a bad edit, not even across a restart; with no good
+    copy to fall back on, the problems are a usage error (exit 2).
+    """
+    config, problems = parse_config(raw)
+    if not problems:
+        atomic_write(data.last_good_config, raw)
+        return config, ()
+    try:
+        fallback, fallback_problems = parse_config(data.last_good_config.read_bytes())
+    except OSError:
+        fallback, fallback_problems = None, [("", "no last good config")]
+    if fallback_problems:
+        raise ConfigError(problems)
+    return fallback, tuple(problems)
+
+
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes) -> int:
+                  raw_config: bytes, rejected: tuple = ()) -> int:
     from sentinel.monitor import core
     from sentinel.monitor.engine import Clock, Monitor
     from sentinel.services.config_watch import ConfigWatcher
@@ -126,9 +146,12 @@ def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | 
     if headless:
         bus.subscribe(StatusPrinter(clock.wall).on_event)
     if config_path is not None:
-        watcher = ConfigWatcher(config_path, config, bus, raw_config)
+        watcher = ConfigWatcher(config_path, config, bus, raw_config, data.last_good_config)
         watcher.start()
         stoppables.append(watcher)
+    if rejected:
+        log.error("config.json is invalid; running on the last good config")
+        bus.publish(ConfigRejected(rejected))
 
     stopper = Stopper()
     stopper.install()
@@ -164,17 +187,15 @@ def main(argv: list[str] | None = None) -> int:
 
             root = args.data_dir or Path(tempfile.mkdtemp(prefix="cafesentinel-demo-"))
             data = prepare_data_dir(root)
-            config, raw, watched = demo_config(), b"", None
+            config, raw, watched, rejected = demo_config(), b"", None, ()
             print(f"CafeSentinel demo: a simulated cafe, no packets sent. Data in {data.root}", flush=True)
         else:
             raw = read_config_file(config_path)
-            config, problems = parse_config(raw)
-            if problems:
-                raise ConfigError(problems)
             data = prepare_data_dir(args.data_dir or default_data_dir())
+            config, rejected = startup_config(raw, data)
             watched = config_path
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw)
+        return build_and_run(args, config, watched, data, raw, rejected)
     except ConfigError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_USAGE

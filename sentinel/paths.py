@@ -64,6 +64,11 @@ class DataDir:
         return self.root / "config_backups"
 
     @property
+    def last_good_config(self) -> Path:
+        """A copy of the newest valid config: used at start when config.json is broken."""
+        return self.root / "last_good_config.json"
+
+    @property
     def demo_outbox(self) -> Path:
         """--demo: Discord messages are written here instead of sent."""
         return self.root / "demo_outbox"

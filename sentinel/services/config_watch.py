@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from sentinel.bus import EventBus
-from sentinel.config import Config, changed_sections, parse_config
+from sentinel.config import Config, atomic_write, changed_sections, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 
 log = logging.getLogger(__name__)
@@ -19,8 +19,10 @@ CHECK_EVERY_S = 1.0  # SPEC: at least every 2 s
 class ConfigWatcher:
     """Polls the file's stat, then its content hash; only a real change is parsed and published."""
 
-    def __init__(self, path: Path, config: Config, bus: EventBus, raw: bytes = b""):
+    def __init__(self, path: Path, config: Config, bus: EventBus, raw: bytes = b"",
+                 last_good: Path | None = None):
         self._path = Path(path)
+        self._last_good = last_good
         self.config = config
         self._bus = bus
         self._seen_digest = hashlib.sha256(raw).digest() if raw else None
@@ -69,9 +71,14 @@ class ConfigWatcher:
         if problems:
             self._reject(raw, problems)
             return
+        if self._last_good is not None:
+            atomic_write(self._last_good, raw)
         changed = changed_sections(self.config, config)
         self.config = config
-        log.info("config reloaded (%s)", ", ".join(changed) or "no effective change")
+        if not changed:
+            log.info("config file rewritten without an effective change")
+            return
+        log.info("config reloaded (%s)", ", ".join(changed))
         self._bus.publish(ConfigReloaded(config, changed))
 
     def _reject(self, raw: bytes, problems) -> None:
