@@ -26,13 +26,12 @@ from sentinel.services.privacy import PrivacyMode
 
 log = logging.getLogger(__name__)
 
-# libwebp effort 0..6. Measured on a 1080p desktop (bench/bench_capture.py, shared/NOTES.md):
-# method 2 is within a few percent of method 4's size at well under half its time.
+# libwebp effort 0..6. bench/bench_capture.py on a 1080p desktop-like screen, q80: method 2
+# is 2% bigger than Pillow's default 4 at about half its time; 5/6 save another 8% for 2-5x
+# the time; 0/1 are a little faster but 11% bigger (more to upload after an outage).
 WEBP_METHOD = 2
-# Downscaling filter: Lanczos keeps small text legible; reducing_gap does a cheap integer
-# box reduction first, which costs little quality and most of the time at small ratios.
+# Lanczos keeps small text legible when downscaling (resize only costs 30-60 ms at 1080p).
 RESIZE_FILTER = Image.Resampling.LANCZOS
-RESIZE_REDUCING_GAP = 3.0
 # The routine thread re-reads settings and privacy expiry at least this often (seconds).
 MAX_WAIT_S = 1.0
 
@@ -75,7 +74,7 @@ def encode_webp(frame: Frame, quality: int, resize_ratio: float, method: int = W
         image = Image.frombytes("RGB", (frame.width, frame.height), frame.bgrx, "raw", "BGRX")
         size = scaled_size(frame.width, frame.height, resize_ratio)
         if size != image.size:
-            image = image.resize(size, RESIZE_FILTER, reducing_gap=RESIZE_REDUCING_GAP)
+            image = image.resize(size, RESIZE_FILTER)
         out = BytesIO()
         image.save(out, format="WEBP", quality=int(quality), method=method)
     except (OSError, ValueError) as exc:
