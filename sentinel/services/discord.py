@@ -59,6 +59,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 LATE_AFTER_S = 60.0  # delivered later than this after creation -> "delivered late"
 RATE_MARGIN_S = 0.02  # added to Reset-After: our clock reads the header after the server wrote it
 MAX_RETRY_AFTER_S = 3600.0  # never believe a 429 asking for more than this
+PROBE_POLL_S = 0.02  # how often a sender re-checks while another one probes an unknown bucket
+PROBE_TIMEOUT_S = 60.0  # a probe with no answer for this long no longer holds the others back
+SAME_WINDOW_S = 0.1  # two reset times closer than this belong to the same rate-limit window
 
 COLOURS = {
     "down": 0xE74C3C,
@@ -251,17 +254,24 @@ class Bucket:
     remaining: int | None = None  # None: unknown (no headers yet, or the window has reset)
     reset_at: float = 0.0
     blocked_until: float = 0.0  # from a 429 (or a global 429)
+    probe_since: float | None = None  # a request is out to learn the unknown bucket
 
 
 def plan_send(bucket: Bucket, now: float) -> tuple[float, Bucket]:
-    """(seconds to wait, bucket). Wait 0 means: send now, and the bucket counts the request."""
+    """(seconds to wait, bucket). Wait 0 means: send now, and the bucket counts the request.
+
+    While the bucket is unknown only one request (the probe) goes out; senders sharing the
+    webhook wait for its headers rather than all guessing at once.
+    """
     if now < bucket.blocked_until:
         return bucket.blocked_until - now, bucket
     if bucket.remaining is not None and now < bucket.reset_at:
         if bucket.remaining <= 0:
             return bucket.reset_at - now, bucket
         return 0.0, dataclasses.replace(bucket, remaining=bucket.remaining - 1)
-    return 0.0, dataclasses.replace(bucket, remaining=None)
+    if bucket.probe_since is not None and now - bucket.probe_since < PROBE_TIMEOUT_S:
+        return PROBE_POLL_S, bucket
+    return 0.0, dataclasses.replace(bucket, remaining=None, probe_since=now)
 
 
 def _number(value) -> float | None:
@@ -273,12 +283,27 @@ def _number(value) -> float | None:
 
 
 def after_headers(bucket: Bucket, headers: Mapping[str, str], now: float) -> Bucket:
-    """Update the bucket from X-RateLimit-Remaining / X-RateLimit-Reset-After of any response."""
+    """Update the bucket from X-RateLimit-Remaining / X-RateLimit-Reset-After of any response.
+
+    Within the same window the lower count wins: responses of concurrent requests may arrive
+    out of order, and local reservations already counted requests still in flight.
+    """
     remaining = _number(headers.get("X-RateLimit-Remaining"))
     reset_after = _number(headers.get("X-RateLimit-Reset-After"))
     if remaining is None or reset_after is None:
-        return bucket
-    return dataclasses.replace(bucket, remaining=int(remaining), reset_at=now + reset_after + RATE_MARGIN_S)
+        return dataclasses.replace(bucket, probe_since=None)
+    reset_at = now + reset_after + RATE_MARGIN_S
+    count = int(remaining)
+    same_window = bucket.remaining is not None and reset_at <= bucket.reset_at + SAME_WINDOW_S
+    if same_window:
+        count = min(count, bucket.remaining)
+        reset_at = max(reset_at, bucket.reset_at)
+    return dataclasses.replace(bucket, remaining=count, reset_at=reset_at, probe_since=None)
+
+
+def after_failure(bucket: Bucket) -> Bucket:
+    """No response (connection error, timeout): the probe is over without news."""
+    return dataclasses.replace(bucket, probe_since=None)
 
 
 def is_legacy_api(url: str) -> bool:
@@ -478,6 +503,7 @@ class _Sender(threading.Thread):
         try:
             response = post_message(self._session, url, payload, message.files, d._timeout)
         except requests.RequestException as exc:
+            d._request_failed(url)
             self._transient(message, scrub(f"{type(exc).__name__}: {exc}", url))
             return
         body = _json_body(response)
@@ -649,11 +675,16 @@ class Delivery:
         with limiter.lock:
             limiter.bucket = after_headers(limiter.bucket, headers, now)
 
+    def _request_failed(self, url: str) -> None:
+        limiter = self._limiter(url)
+        with limiter.lock:
+            limiter.bucket = after_failure(limiter.bucket)
+
     def _block(self, url: str, until: float, is_global: bool) -> None:
         limiter = self._limiter(url)
         with limiter.lock:
             limiter.bucket = dataclasses.replace(limiter.bucket, blocked_until=until, remaining=0,
-                                                 reset_at=max(limiter.bucket.reset_at, until))
+                                                 reset_at=max(limiter.bucket.reset_at, until), probe_since=None)
         if is_global:
             with self._gate.lock:
                 self._gate.blocked_until = max(self._gate.blocked_until, until)
