@@ -374,6 +374,9 @@ class Vault:
             problem = password_problem(password)
             if problem:
                 problems.append((kind, f"The {_KIND_TITLES[kind]} password {problem}."))
+        if not problems and _normalise(admin) == _normalise(privacy):
+            # Both are still plain text here (the wizard's instant feedback); setup() checks the hash.
+            problems.append((PRIVACY, "The privacy password must differ from the admin password."))
         return problems
 
     def setup(self, admin: str, privacy: str, now: float, *, replace_tampered: TamperReport | None = None) -> None:
