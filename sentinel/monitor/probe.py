@@ -120,7 +120,7 @@ async def _resolve(address: str, timeout: float) -> str | None:
     threading.Thread(target=lookup, name=f"resolve {address}", daemon=True).start()
     try:
         infos = await asyncio.wait_for(future, timeout)
-    except asyncio.TimeoutError:
+    except asyncio.TimeoutError:  # noqa: UP041  (not the builtin TimeoutError on Python 3.10)
         log.debug("name lookup of %s took longer than %.2f s", address, timeout)
         return None
     except OSError as exc:

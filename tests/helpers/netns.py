@@ -22,7 +22,7 @@ namespace's own loopback (nothing listens), so no lookup ever leaves the namespa
 
 Usage from a test module (the fixture skips loudly when not root or `ip` is missing)::
 
-    from tests.helpers.netns import cafe  # noqa: F401  (pytest fixture)
+    from tests.helpers.netns import cafe_fixture  # noqa: F401  (provides the `cafe` fixture)
 
     @pytest.mark.needs_root
     def test_something(cafe):
@@ -111,7 +111,7 @@ def skip_unless_netns() -> None:
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        ["ip", *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S
+        ["ip", *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
     )
     if check and proc.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -298,6 +298,7 @@ class Cafe:
             capture_output=True,
             text=True,
             timeout=timeout,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise RuntimeError(
@@ -336,8 +337,8 @@ class Cafe:
         self.destroy()
 
 
-@pytest.fixture
-def cafe():
+@pytest.fixture(name="cafe")
+def cafe_fixture():
     """A fresh five-PC cafe per test, torn down even when the test fails."""
     skip_unless_netns()
     with Cafe.create("cst", pcs=5) as built:

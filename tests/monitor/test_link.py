@@ -10,7 +10,7 @@ import pytest
 
 from sentinel.monitor.link import link_up_from
 from tests.helpers import netns
-from tests.helpers.netns import cafe  # noqa: F401  (pytest fixture)
+from tests.helpers.netns import cafe_fixture  # noqa: F401  (provides the `cafe` fixture)
 
 
 def addr(family, address):

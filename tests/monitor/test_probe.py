@@ -13,7 +13,7 @@ import pytest
 from sentinel.errors import PingPermissionError
 from sentinel.monitor.probe import Prober, ProbeResult
 from tests.helpers import netns
-from tests.helpers.netns import cafe  # noqa: F401  (pytest fixture)
+from tests.helpers.netns import cafe_fixture  # noqa: F401  (provides the `cafe` fixture)
 
 # ---- in-process, no network: icmplib.async_ping replaced by a fake returning real Hosts
 
