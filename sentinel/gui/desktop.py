@@ -1,0 +1,256 @@
+"""The GUI shell: Tk root (hidden) + status window + tray, fed from the bus through a queue.
+
+Threads: the bus subscriber and the tray callbacks only put messages on `queue`; the Tk
+thread drains a bounded batch every DRAIN_MS with after() and re-arms. `run()` is the Tk
+mainloop on the main thread; `shutdown()` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import queue
+import threading
+import time
+import tkinter as tk
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from sentinel.events import ConfigReloaded, Event, MonitorStatus
+from sentinel.gui.icons import app_icon
+from sentinel.gui.tray import KINDS, NullTrayIcons, TrayIcons, TrayMenu, make_tray, tray_views
+from sentinel.gui.window import IncidentRow, StatusWindow
+
+log = logging.getLogger(__name__)
+
+DRAIN_MS = 50
+DRAIN_BATCH = 500  # messages handled per drain; the rest wait for the next one
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """A function to run on the Tk thread (from a tray callback or post())."""
+
+    fn: Callable[[], None]
+    name: str
+
+
+_SHUTDOWN = object()
+
+
+class Desktop:
+    """Builds the window and the tray; app.py wires the hooks and calls run()/shutdown().
+
+    Hooks run on the Tk thread (they may open dialogs) and must not block for long:
+    on_show_status (default: show the status window), on_privacy, on_send_test, on_exit.
+    A hook left as None is logged as not available when its menu item is used.
+    """
+
+    def __init__(self, bus, config, *,
+                 on_show_status: Callable[[], None] | None = None,
+                 on_privacy: Callable[[], None] | None = None,
+                 on_send_test: Callable[[], None] | None = None,
+                 on_exit: Callable[[], None] | None = None,
+                 recent_incidents: Callable[[], Iterable[IncidentRow]] | None = None,
+                 tray_factory: Callable[[TrayMenu, Callable[[int, int], None]], TrayIcons] = make_tray,
+                 clock: Callable[[], float] = time.time,
+                 show_window: bool = False) -> None:
+        self._bus = bus
+        self._clock = clock
+        self.config = config
+        self.queue: queue.Queue = queue.Queue()
+        self._hooks = {
+            "show_status": on_show_status,
+            "privacy": on_privacy,
+            "send_test": on_send_test,
+            "exit": on_exit,
+        }
+        self._after_ids: set[str] = set()
+        self._closed = False
+        self._tk_thread = threading.current_thread()  # Tk belongs to the thread that created it
+        self._tray_shown: dict[str, bool] = {}
+
+        self.root = tk.Tk()
+        self.root.withdraw()
+        self.root.report_callback_exception = self._report_callback_exception
+        self._icon_photo = _photo(self.root, 64)
+        self.root.iconphoto(True, self._icon_photo)
+        shop = config.discord_settings.shop_name if config is not None else ""
+        self.window = StatusWindow(self.root, clock=clock, recent_incidents=recent_incidents,
+                                   shop_name=shop, icon_photo=self._icon_photo)
+        self.window.set_shop_name(shop)
+        if not show_window:
+            self.window.hide()
+        self._menu_popup = self._build_popup()
+
+        self.tray_menu = TrayMenu(
+            show_status=lambda: self.post(self._hook_caller("show_status"), "show_status"),
+            privacy=lambda: self.post(self._hook_caller("privacy"), "privacy"),
+            send_test=lambda: self.post(self._hook_caller("send_test"), "send_test"),
+            exit=lambda: self.post(self._hook_caller("exit"), "exit"),
+        )
+        self.tray = tray_factory(self.tray_menu, self._request_popup)
+        self._status: MonitorStatus | None = None
+        self._apply_tray(None)
+        self._apply_visibility(config)
+        bus.subscribe(self._on_event)
+        self._schedule(DRAIN_MS, self._drain)
+
+    # ----- thread-safe entry points
+
+    def _on_event(self, event: Event) -> None:
+        """Bus subscriber: runs on the publisher's thread, only queues."""
+        self.queue.put(event)
+
+    def post(self, fn: Callable[[], None], name: str = "call") -> None:
+        """Run `fn` on the Tk thread soon (safe from any thread)."""
+        self.queue.put(_Call(fn, name))
+
+    def shutdown(self) -> None:
+        """Close the GUI; run() returns. Safe from any thread, idempotent."""
+        if threading.current_thread() is self._tk_thread:
+            self._close()
+        else:
+            self.queue.put(_SHUTDOWN)
+
+    # ----- Tk thread
+
+    def run(self) -> None:
+        """Tk mainloop until shutdown(); call it on the thread that built the Desktop (main)."""
+        try:
+            self.root.mainloop()
+        finally:
+            self._close()
+
+    def show_status(self) -> None:
+        self.window.show()
+
+    def _hook_caller(self, name: str) -> Callable[[], None]:
+        def call() -> None:
+            hook = self._hooks[name]
+            if hook is None and name == "show_status":
+                hook = self.show_status
+            if hook is None:
+                log.warning("tray menu %r is not available (no handler wired)", name)
+                return
+            hook()
+        return call
+
+    def _schedule(self, ms: int, fn: Callable[[], None]) -> None:
+        if self._closed:
+            return
+        holder: list[str] = []
+
+        def fire() -> None:
+            self._after_ids.discard(holder[0])
+            fn()
+
+        after_id = self.root.after(ms, fire)
+        holder.append(after_id)
+        self._after_ids.add(after_id)
+
+    def _drain(self) -> None:
+        """Handle up to DRAIN_BATCH queued messages; only the newest MonitorStatus is drawn."""
+        latest_status = None
+        try:
+            for _ in range(DRAIN_BATCH):
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _SHUTDOWN:
+                    self._close()
+                    return
+                if isinstance(item, MonitorStatus):
+                    latest_status = item
+                    continue
+                if latest_status is not None and not isinstance(item, _Call):
+                    self._handle(latest_status)  # keep order around other events
+                    latest_status = None
+                self._handle(item)
+            if latest_status is not None:
+                self._handle(latest_status)
+        finally:
+            self._schedule(DRAIN_MS, self._drain)
+
+    def _handle(self, item) -> None:
+        try:
+            if isinstance(item, _Call):
+                item.fn()
+                return
+            self.window.apply(item)
+            if isinstance(item, MonitorStatus):
+                self._status = item
+                self._apply_tray(item)
+            elif isinstance(item, ConfigReloaded):
+                self.config = item.config
+                self._apply_visibility(item.config)
+        except Exception:
+            log.exception("GUI failed to handle %s", getattr(item, "name", type(item).__name__))
+
+    def _apply_tray(self, status: MonitorStatus | None) -> None:
+        for view in tray_views(status, self._clock()).values():
+            self.tray.update(view)
+
+    def _apply_visibility(self, config) -> None:
+        vis = getattr(getattr(config, "system_settings", None), "tray_visibility", None)
+        for kind in KINDS:
+            want = bool(getattr(vis, kind, True))
+            if self._tray_shown.get(kind) == want:
+                continue
+            self._tray_shown[kind] = want
+            (self.tray.show if want else self.tray.hide)(kind)
+
+    def _build_popup(self) -> tk.Menu:
+        """The tray menu as a Tk popup, for trays that have no menus (Linux xorg)."""
+        menu = tk.Menu(self.root, tearoff=False)
+        for label, name in (("Show status", "show_status"), ("Privacy mode\u2026", "privacy"),
+                            ("Send test message", "send_test"), ("Exit\u2026", "exit")):
+            menu.add_command(label=label, command=self._hook_caller(name))
+        return menu
+
+    def _request_popup(self, x: int, y: int) -> None:
+        """Tray right-click (tray thread): show the popup menu at the pointer, on the Tk thread."""
+        self.post(lambda: self._menu_popup.tk_popup(x, y), "popup")
+
+    def _report_callback_exception(self, exc, value, tb) -> None:
+        log.error("exception in a Tk callback", exc_info=(exc, value, tb))
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._bus.unsubscribe(self._on_event)
+        except ValueError:
+            pass
+        for after_id in list(self._after_ids):
+            try:
+                self.root.after_cancel(after_id)
+            except tk.TclError:
+                pass
+        self._after_ids.clear()
+        try:
+            self.tray.stop()
+        except Exception:
+            log.exception("stopping the tray failed")
+        try:
+            self.root.quit()
+            self.root.destroy()
+        except tk.TclError:
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def _photo(master: tk.Misc, size: int) -> tk.PhotoImage:
+    """The app icon as a Tk image (PNG data: no PIL.ImageTk needed)."""
+    buffer = io.BytesIO()
+    app_icon(size).save(buffer, format="PNG")
+    return tk.PhotoImage(master=master, data=base64.b64encode(buffer.getvalue()))
+
+
+__all__ = ["Desktop", "NullTrayIcons", "IncidentRow"]
