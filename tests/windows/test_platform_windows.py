@@ -1,0 +1,139 @@
+"""The Windows backend, run by a Windows CPython (under Wine here: tests/packaging/test_wine.py).
+
+Skipped on other platforms: the Linux pytest never imports the ctypes code.
+"""
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+if sys.platform != "win32":
+    pytest.skip("Windows-only; run with a Windows CPython (tests/packaging/test_wine.py)",
+                allow_module_level=True)
+
+from sentinel import platform  # noqa: E402
+from sentinel.errors import AlreadyRunningError  # noqa: E402
+from sentinel.platform import ProcessId, TamperError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def hold_mutex_in_child(name):
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from sentinel.platform import InstanceLock
+        lock = InstanceLock({name!r}).acquire()
+        print("READY", lock.mutex_name, flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    line = child.stdout.readline().split()
+    assert line[0] == "READY", line
+    return child, line[1]
+
+
+def test_named_mutex_second_instance_refused_and_freed_by_kill():
+    name = f"Test{int(time.time() * 1000)}"
+    holder, mutex_name = hold_mutex_in_child(name)
+    try:
+        assert mutex_name.endswith(f"\\CafeSentinel.{name}")
+        with pytest.raises(AlreadyRunningError):
+            platform.InstanceLock(name).acquire()
+        holder.kill()
+        holder.wait(10)
+        deadline = time.monotonic() + 2
+        while True:
+            try:
+                platform.InstanceLock(name).acquire().release()
+                break
+            except AlreadyRunningError:
+                assert time.monotonic() < deadline, "mutex not freed after the holder died"
+                time.sleep(0.01)
+    finally:
+        holder.kill()
+
+
+def test_same_process_second_mutex_refused():
+    name = f"Self{int(time.time() * 1000)}"
+    with platform.InstanceLock(name):
+        with pytest.raises(AlreadyRunningError):
+            platform.InstanceLock(name).acquire()
+
+
+def test_process_identity_and_handle_wait():
+    child = platform.spawn([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert platform.is_alive(child)
+        assert platform.process_id(child.pid) == child or \
+            platform.process_id(child.pid).same_start(child.create_time)
+        assert not platform.is_alive(ProcessId(child.pid, child.create_time - 5))
+        assert platform.wait_exit(child, 0.05) is False
+        t0 = time.monotonic()
+        assert platform.kill(child)
+        assert platform.wait_exit(child, 10) is True
+        print(f"\nwait_exit woke {1000 * (time.monotonic() - t0):.0f} ms after the kill")
+        assert not platform.is_alive(child)
+    finally:
+        platform.kill(child)
+
+
+def test_killed_partner_is_seen_and_restarted(tmp_path):
+    """PartnerWatch over the handle-based waiter: kill the partner, a new one is running."""
+    import threading
+
+    from sentinel.guard import PartnerWatch
+
+    reports = []
+    watch = PartnerWatch(label="partner", command=lambda: [sys.executable, "-c",
+                                                           "import time; time.sleep(60)"],
+                         locate=lambda: None, report=reports.append, stable_s=0.0)
+    stop = threading.Event()
+    runner = threading.Thread(target=watch.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while watch.current is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        latencies = []
+        for _ in range(3):
+            first = watch.current
+            t0 = time.monotonic()
+            assert platform.kill(first)
+            while watch.current == first:
+                assert time.monotonic() - t0 < 10, "partner not restarted"
+                time.sleep(0.005)
+            latencies.append(time.monotonic() - t0)
+            assert platform.is_alive(watch.current)
+        print(f"\nrestart latencies under this Windows: {[round(x, 3) for x in latencies]}")
+        assert len(reports) == 3 and all("partner was terminated at" in r for r in reports)
+        assert max(latencies) < 1.0
+    finally:
+        stop.set()
+        runner.join(5)
+        if watch.current is not None:
+            platform.kill(watch.current)
+
+
+def test_dpapi_seal_round_trip(tmp_path):
+    assert platform.SEAL_METHOD == "dpapi"
+    try:
+        blob = platform.seal(b"secret", tmp_path)
+    except OSError as exc:
+        pytest.skip(f"DPAPI CryptProtectData unavailable here (Wine?): {exc}")
+    assert b"secret" not in blob
+    try:
+        assert platform.unseal(blob, tmp_path) == b"secret"
+    except TamperError as exc:
+        pytest.skip(f"DPAPI CryptUnprotectData does not round-trip here (Wine?): {exc}")
+    edited = bytearray(blob)
+    edited[len(edited) // 2] ^= 0x01
+    with pytest.raises(TamperError):
+        platform.unseal(bytes(edited), tmp_path)
+    with pytest.raises(TamperError):
+        platform.unseal(b"not a blob", tmp_path)
