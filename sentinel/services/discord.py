@@ -12,8 +12,8 @@
 - 401/403/404: the webhook is dead; its messages stay queued until the config gives that kind
   a new URL (`reconfigure`). A `DeliveryStatus` event tells the UI.
 
-The decisions (`plan_send`, `after_response`, `classify`, `retry_after_seconds`,
-`backoff_delay`, `mark_late`) are pure functions with time passed in.
+The decisions (`plan_send`, `after_headers`, `classify`, `retry_after_seconds`,
+`Backoff.delay`, `mark_late`, `validate_payload`) are pure functions with time passed in.
 """
 
 from __future__ import annotations
@@ -586,15 +586,21 @@ class Delivery:
         self._status_changed()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the senders (a request in flight may finish, bounded by `timeout`) and close the db."""
+        """Stop the senders; a request in flight may finish (bounded by `timeout`).
+
+        The outbox stays open: messages enqueued after stop() are stored and go out on the next
+        start of the app. Nothing is lost by stopping: unconfirmed messages stay queued.
+        """
         for sender in self._senders.values():
             sender.stop()
         deadline = time.monotonic() + timeout
         for sender in self._senders.values():
             if sender.is_alive():
                 sender.join(max(0.0, deadline - time.monotonic()))
-        if not any(s.is_alive() for s in self._senders.values()):
-            self._outbox.close()
+
+    def close(self) -> None:
+        """Close the outbox's database connection (after stop())."""
+        self._outbox.close()
 
     # -- configuration ---------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
         for i in range(args.count):
             delivery.enqueue(Message("alerts", f"e{i:04d}", time.time(), content=f"msg-{i:04d}"))
         delivery.stop()
+        delivery.close()
         return 0
     delivery.start()
     print("started", flush=True)
@@ -44,6 +45,7 @@ def main(argv: list[str]) -> int:
         idle.wait(0.02)
     left = delivery.backlog().get("alerts", 0)
     delivery.stop()
+    delivery.close()
     print(f"left {left}", flush=True)
     return 0 if left == 0 else 3
 

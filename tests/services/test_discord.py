@@ -205,6 +205,7 @@ def make_delivery(tmp_path):
     yield make
     for delivery in made:
         delivery.stop()
+        delivery.close()
 
 
 def alert(i: int, wall: float | None = None, **kwargs) -> Message:

@@ -286,6 +286,7 @@ def test_end_to_end_through_the_outbox(tmp_path):
                 threading.Event().wait(0.01)
         finally:
             delivery.stop()
+            delivery.close()
     assert [m.titles[0] for m in alerts] == ["Router DOWN", "Router RESTORED"]
     assert alerts[0].payload["embeds"][0]["footer"]["text"] == "Pixel Cafe · ev000001"
     assert alerts[1].files == {"evidence.webp": b"RIFF\x00\x00\x00\x00WEBPfake"}

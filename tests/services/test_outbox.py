@@ -100,6 +100,7 @@ def test_thirty_minute_outage_queues_then_drains_in_order(tmp_path):
                 threading.Event().wait(0.01)
         finally:
             delivery.stop()
+            delivery.close()
     assert [m.payload["embeds"][0]["title"] for m in got] == [f"Internet DOWN {m}" for m in range(30)]
     assert all("delivered late; happened at" in m.content for m in got[:29])
     assert got[-1].content == "minute-29"  # created "now": not late
