@@ -62,7 +62,8 @@ def center_on_screen(window: tk.Toplevel) -> None:
     window.geometry(f"+{x}+{y}")
 
 
-def make_modal(window: tk.Toplevel, master: tk.Misc, focus: Callable[[], tk.Misc] | None = None) -> None:
+def make_modal(window: tk.Toplevel, master: tk.Misc, focus: Callable[[], tk.Misc] | None = None,
+               grab: bool = True) -> None:
     """Transient to a visible master; once the window is mapped, a local grab and the keyboard
     focus on the widget `focus()` names (the window was opened on purpose, maybe over a
     full-screen program)."""
@@ -77,7 +78,8 @@ def make_modal(window: tk.Toplevel, master: tk.Misc, focus: Callable[[], tk.Misc
                 window.after(25, take, tries_left - 1)
             return
         try:
-            window.grab_set()
+            if grab:
+                window.grab_set()
         except tk.TclError:  # another application holds a grab: stay non-modal rather than fail
             pass
         (focus() if focus is not None else window).focus_force()

@@ -20,7 +20,7 @@ from tkinter import ttk
 from typing import Callable
 
 from sentinel.config import Config, config_from_dict
-from sentinel.gui.forms import PAD, center_on_screen, set_text, setup_style
+from sentinel.gui.forms import PAD, center_on_screen, make_modal, set_text, setup_style
 from sentinel.services.gateway import detect_default_gateway, subnet_of
 from sentinel.services.vault import (
     ADMIN,
@@ -171,6 +171,8 @@ class SetupWizard(tk.Toplevel):
         center_on_screen(self)
         self.deiconify()
         self.entries["admin"].focus_set()
+        # Not modal (nothing else is usable before setup anyway), but it takes the keyboard.
+        make_modal(self, master, focus=lambda: self.entries["admin"], grab=False)
 
     # ---- layout
 

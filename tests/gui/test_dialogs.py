@@ -10,7 +10,6 @@ import pytest
 import sentinel.platform as platform
 from sentinel.services.vault import ADMIN, MAX_TRIES, PRIVACY, Vault
 from tests.helpers.tkdrive import capture_png, pump, type_into
-from tests.helpers.xvfb import xvfb_display, xvfb_server  # noqa: F401  (pytest fixtures)
 
 tk = pytest.importorskip("tkinter")
 
@@ -51,8 +50,8 @@ def vault(set_up_vault_dir, tmp_path):
 
 
 @pytest.fixture
-def root(xvfb_display):
-    root = tk.Tk(screenName=xvfb_display.display)
+def root(gui_display):
+    root = tk.Tk(screenName=gui_display.display)
     root.withdraw()  # as in the app: the main window lives in the tray
     yield root
     root.destroy()
