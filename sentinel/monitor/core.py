@@ -279,6 +279,12 @@ def _status(state: State, reading: Reading, settings: Settings, failing: set, un
     return MonitorStatus(reading.wall, configured, reading.link_up, frozen, tuple(targets), tuple(pcs), state.blips)
 
 
+def idle_status(settings: Settings, wall: float) -> MonitorStatus:
+    """What the status shows before setup is complete: nothing is probed."""
+    targets = tuple(TargetStatus(comp, address, Health.UNCONFIGURED, None, None) for comp, address in settings.addresses)
+    return MonitorStatus(wall, False, True, False, targets, (), 0)
+
+
 def step(state: State, reading: Reading, settings: Settings) -> tuple[State, list[Event], MonitorStatus]:
     """Advance the state by one tick's reading."""
     failing, unknown = classify(reading, state.pcs_before)

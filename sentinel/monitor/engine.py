@@ -91,11 +91,13 @@ class Monitor:
             due = self._clock.mono()
             while not self._stop.is_set():
                 self._take_pending()
-                if self._config.is_configured:
-                    try:
+                try:
+                    if self._config.is_configured:
                         self.tick(loop)
-                    except Exception:
-                        log.exception("tick failed; monitoring goes on")
+                    else:
+                        self._bus.publish(core.idle_status(core.Settings.from_config(self._config), self._clock.wall()))
+                except Exception:
+                    log.exception("tick failed; monitoring goes on")
                 interval = self._config.monitor_settings.interval_seconds
                 due = next_tick(due, interval, self._clock.mono())
                 if self._wake.wait(self._clock.real_seconds(max(0.0, due - self._clock.mono()))):
