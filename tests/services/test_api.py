@@ -409,6 +409,18 @@ def test_port_in_use_logs_one_error_and_does_not_raise(env, caplog):
     assert env.client.call("GET", "/api/status")[0] == 200
 
 
+def test_reconfigure_retries_a_port_that_was_busy(env):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    server = env.make(ApiSettings(port=port))
+    assert server.start() is False
+    blocker.close()
+    server.reconfigure(ApiSettings(port=port))  # the next ConfigReloaded, same settings
+    assert server.running and Client(port, env.token).call("GET", "/api/status")[0] == 200
+
+
 def test_reconfigure_rebinds_only_when_needed(env):
     first = env.server._server
     env.server.reconfigure(ApiSettings(port=0))
@@ -431,7 +443,7 @@ def test_reconfigure_rebinds_only_when_needed(env):
 
 
 def test_stop_joins_and_closes(env):
-    port, thread = env.server.address[1], env.server._thread
+    thread = env.server._thread
     env.server.stop()
     assert not thread.is_alive() and not env.server.running
     with pytest.raises(ConnectionRefusedError):
