@@ -374,6 +374,8 @@ class PystrayTrayIcons:
             slot.shown_key = None
         if icon is not None:
             try:
+                if icon.visible:
+                    icon.visible = False  # undock first: some tray hosts keep a destroyed plug listed
                 icon.stop()
             except Exception:
                 log.exception("stopping tray icon %s failed", kind)

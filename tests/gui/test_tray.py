@@ -1,0 +1,227 @@
+"""Tray: views and menu without a display; real pystray icons docking into trayer under Xvfb."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import gui_fakes as F
+from sentinel.config import Config, SystemSettings, TrayVisibility
+from sentinel.events import Health
+from sentinel.gui.icons import Shade, clients_icon
+from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, TrayMenu, fit_image, tray_views
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DEADLINE_S = 5.0
+
+
+def test_views_normal():
+    views = tray_views(F.normal(), F.NOW)
+    assert [views[k].shade for k in ("router", "server", "internet")] == [Shade.OK] * 3
+    assert views["router"].tooltip.startswith("Router: OK since ") and views["router"].tooltip.endswith("(1 ms)")
+    assert views["clients"].count == 6
+    assert views["clients"].tooltip == "Clients: 6 of 12 PCs in session"
+
+
+def test_views_outage_router_down_internet_unknown():
+    views = tray_views(F.outage(), F.NOW)
+    assert views["router"].shade is Shade.DOWN
+    clock = time.strftime("%H:%M:%S", time.localtime(F.NOW - 210))
+    assert views["router"].tooltip == f"Router: DOWN since {clock}"
+    assert views["internet"].shade is Shade.UNKNOWN and views["internet"].tooltip.startswith("Internet: unknown")
+    assert views["server"].shade is Shade.OK
+    assert views["clients"].tooltip.endswith("(frozen during outage)")
+
+
+def test_views_failing_is_still_white_but_says_so_and_unconfigured_is_grey():
+    status = F.status(targets_=F.targets(Health.FAILING, Health.UNCONFIGURED, Health.UP, down_for=4))
+    views = tray_views(status, F.NOW)
+    assert views["router"].shade is Shade.OK and "not answering since" in views["router"].tooltip
+    assert views["server"].shade is Shade.UNKNOWN and views["server"].tooltip == "Server: not configured"
+    assert tray_views(None, F.NOW)["router"].tooltip == "Router: starting"
+    other_day = tray_views(F.outage(), F.NOW + 2 * 86400)["router"].tooltip
+    assert " since " in other_day and ":" in other_day and len(other_day) < 40
+
+
+def test_tooltips_fit_windows_limit():
+    status = F.twenty_in_session()
+    assert all(len(v.tooltip) <= 127 for v in tray_views(status, F.NOW).values())
+
+
+def test_menu_texts_and_callbacks():
+    calls = []
+    menu = TrayMenu(*(lambda name=name: calls.append(name) for name in ("show", "privacy", "test", "exit")))
+    entries = menu.entries()
+    assert [label for label, _ in entries] == ["Show status", "Privacy mode\u2026", "Send test message", "Exit\u2026"]
+    for _, callback in entries:
+        callback()
+    assert calls == ["show", "privacy", "test", "exit"]
+
+
+def test_fit_image_centres_a_square_icon_in_a_tall_slot():
+    view = IconView("clients", "Clients: 7", count=7)
+    image = fit_image(view, 24, 38)
+    assert image.size == (24, 38)
+    assert image.crop((0, 7, 24, 31)).tobytes() == clients_icon(7, 24).tobytes()
+    assert image.getpixel((12, 2))[3] == 0
+
+
+def test_desktop_applies_tray_visibility_on_reload(gui_display):
+    """Hot reload of tray_visibility hides and shows icons (through the TrayIcons interface)."""
+    from sentinel.bus import EventBus
+    from sentinel.events import ConfigReloaded
+    from sentinel.gui.desktop import Desktop
+
+    tray = NullTrayIcons()
+    bus = EventBus()
+    hidden = Config(system_settings=SystemSettings(tray_visibility=TrayVisibility(server=False, clients=False)))
+    d = Desktop(bus, hidden, tray_factory=lambda menu, popup: tray, clock=lambda: F.NOW)
+    try:
+        assert tray.visible == {"router", "internet"}
+        bus.publish(ConfigReloaded(Config(), ("system_settings",)))
+        deadline = time.monotonic() + DEADLINE_S
+        while tray.visible != set(KINDS) and time.monotonic() < deadline:
+            d.root.update()
+            time.sleep(0.01)
+        assert tray.visible == set(KINDS)
+        updates = tray.updates
+        bus.publish(F.normal())
+        bus.publish(F.normal(at=F.NOW + 2))
+        deadline = time.monotonic() + DEADLINE_S
+        while d.window.status is None or d.window.status.at_wall != F.NOW + 2:
+            assert time.monotonic() < deadline
+            d.root.update()
+            time.sleep(0.01)
+        assert tray.views["clients"].count == 6 and tray.updates > updates
+    finally:
+        d.shutdown()
+
+
+# ----- real icons in a real tray host
+
+
+def _tree(display: str) -> str:
+    return subprocess.run(["xwininfo", "-root", "-tree", "-display", display], capture_output=True,
+                          text=True, timeout=10, check=False).stdout
+
+
+def _wait(predicate, deadline_s=DEADLINE_S):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def trayer(gui_display):
+    if shutil.which("trayer") is None or shutil.which("xwininfo") is None:
+        reason = "trayer/xwininfo not installed: real tray test NOT run"
+        if os.environ.get("SENTINEL_STRICT") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    proc = subprocess.Popen(
+        ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "40",
+         "--SetDockType", "false", "--transparent", "false"],
+        env=gui_display.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait(lambda: '"panel"' in _tree(gui_display.display)), "trayer did not start"
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _docked(display: str) -> dict[str, str]:
+    """kind -> xwininfo line, for our icon windows that sit inside trayer's panel."""
+    out, inside = {}, False
+    for line in _tree(display).splitlines():
+        if '"panel"' in line:
+            inside = True
+        elif inside and "CafeSentinel-" in line:
+            kind = line.rsplit('"CafeSentinel-', 1)[1].split('"')[0]
+            out[kind] = line.strip()
+        elif inside and line.startswith("     0x"):  # next top-level window: left the panel
+            inside = False
+    return out
+
+
+@pytest.mark.needs_display
+def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
+    monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
+    for name in [m for m in sys.modules if m == "pystray" or m.startswith("pystray.")]:
+        monkeypatch.delitem(sys.modules, name)
+    import pystray
+    from sentinel.gui.tray import PystrayTrayIcons, _XorgPatch
+
+    clicks = []
+    menu = TrayMenu(lambda: clicks.append("show"), lambda: None, lambda: None, lambda: None)
+    tray = PystrayTrayIcons(pystray, menu)
+    try:
+        for view in tray_views(F.outage(), F.NOW).values():
+            tray.update(view)
+        for kind in KINDS:
+            tray.show(kind)
+        display = gui_display.display
+        assert _wait(lambda: set(_docked(display)) == set(KINDS)), _tree(display)
+
+        icons = tray.running_icons()
+        assert _XorgPatch.applies(icons["router"])
+        # the badge is drawn at the slot size and changes with the count
+        assert _wait(lambda: icons["clients"].icon.size == _XorgPatch.slot_size(icons["clients"]))
+        before = icons["clients"].icon.tobytes()
+        tray.update(tray_views(F.twenty_in_session(), F.NOW)["clients"])
+        assert _wait(lambda: icons["clients"].icon.tobytes() != before)
+        assert icons["clients"].title == "Clients: 20 of 20 PCs in session"
+        assert icons["router"].title.startswith("Router: DOWN since ")
+
+        _screenshot_tray(display)
+
+        # a left click on an icon reaches the show_status callback (xorg ButtonPress fix)
+        if shutil.which("xdotool"):
+            geometry = _docked(display)["router"].split()[-1]  # "+x+y" absolute position
+            x, y = (int(v) for v in geometry.lstrip("+").split("+"))
+            subprocess.run(["xdotool", "mousemove", str(x + 5), str(y + 5), "click", "1"],
+                           env=gui_display.env(), check=True, timeout=10)
+            assert _wait(lambda: clicks == ["show"])
+
+        tray.hide("server")
+        assert _wait(lambda: set(_docked(display)) == set(KINDS) - {"server"}), _tree(display)
+        tray.show("server")
+        assert _wait(lambda: set(_docked(display)) == set(KINDS))
+    finally:
+        started = time.monotonic()
+        tray.stop()
+        stop_s = time.monotonic() - started
+    assert stop_s < 3.0
+    assert _wait(lambda: _docked(gui_display.display) == {})
+
+
+def _screenshot_tray(display: str) -> None:
+    import mss
+    from PIL import Image
+
+    line = _tree(display)
+    panel = next(l for l in line.splitlines() if '"panel"' in l)
+    size, pos = panel.split()[-2], panel.split()[-1]
+    w, rest = size.split("x")
+    h = rest.split("+")[0]
+    x, y = (int(v) for v in pos.lstrip("+").split("+"))
+    with mss.MSS() as grabber:
+        shot = grabber.grab({"left": x, "top": y, "width": int(w), "height": int(h)})
+    image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+    assert image.getbbox() is not None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = image.resize((image.width * 3, image.height * 3), Image.Resampling.NEAREST)
+    image.save(SCREENSHOTS / "tray.png", optimize=True)
