@@ -196,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = 500, _error_body([("", "internal error, see the log")]), {}
         try:
             self._send_json(status, payload, headers)
-        except ValueError:  # the provider returned NaN or something that is not JSON
+        except (ValueError, TypeError):  # the provider returned NaN or something that is not JSON
             log.exception("API response for %s is not JSON", urlsplit(self.path).path[:100])
             self._send_json(500, _error_body([("", "internal error, see the log")]))
 

@@ -396,6 +396,8 @@ def test_provider_failure_is_500_without_traceback(env, caplog):
     assert "secret detail" in caplog.text
     env.server._status = lambda: {"bad": float("nan")}
     assert env.client.call("GET", "/api/status")[0] == 500
+    env.server._status = lambda: {"bad": object()}
+    assert env.client.call("GET", "/api/status")[0] == 500
 
 
 # -- lifecycle ---------------------------------------------------------------------------------
