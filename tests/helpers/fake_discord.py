@@ -134,6 +134,7 @@ class FakeDiscord:
         self.port = port
         self.global_429 = False  # mark every 429 as global
         self._conns: set = set()  # open client connections, cut by offline()
+        self.in_flight = 0  # POSTs being handled right now
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -217,6 +218,16 @@ class FakeDiscord:
                 if left <= 0:
                     raise AssertionError(f"fake Discord got {len(got)} of {count} messages in {timeout} s")
                 self._lock.wait(min(left, 0.1))
+
+    def wait_in_flight(self, timeout: float = 10.0) -> None:
+        """Block until a request is being handled (to crash a client mid-request)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.in_flight == 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no request in flight")
+                self._lock.wait(min(left, 0.05))
 
     # -- request handling (called from handler threads) --------------------------------------
 
@@ -303,6 +314,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_POST(self):  # noqa: N802 (http.server API)
+        with self.owner._lock:
+            self.owner.in_flight += 1
+            self.owner._lock.notify_all()
+        try:
+            self._post()
+        finally:
+            with self.owner._lock:
+                self.owner.in_flight -= 1
+
+    def _post(self):
         owner = self.owner
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)

@@ -421,3 +421,20 @@ def test_send_test_messages_reports_each_webhook(fake):
     fake.offline()
     results = dc.send_test_messages(config, timeout=0.5)
     assert not results[0][1] and "cannot reach" in results[0][2] and "tok-abc" not in results[0][2]
+
+
+def test_global_429_holds_every_webhook(make_delivery):
+    with FakeDiscord(limit=2, period=1.0) as fake:
+        fake.global_429 = True
+        _exhaust(fake, fake.url("1"), 2)
+        delivery = make_delivery(settings_for(fake, webhook_alerts=fake.url("1"), webhook_occupancy=fake.url("2")))
+        delivery.enqueue(alert(0))
+        delivery.start()
+        wait_until(lambda: fake.stats.rate_limited == 1)
+        limited_at = [at for at, status in fake.stats.log if status == 429][0]
+        delivery.enqueue(Message("occupancy", "o", time.time(), content="other webhook"))
+        (occupancy,) = fake.wait_for(1, hook_id="2")
+        fake.wait_for(3, hook_id="1")
+        # Webhook 2 has its own bucket but a global 429 blocks every request for retry_after.
+        assert occupancy.at - limited_at >= 0.5
+        assert fake.stats.rate_limited == 1

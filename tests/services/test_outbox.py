@@ -55,6 +55,8 @@ def test_sigkill_mid_backlog_loses_nothing_and_keeps_order(tmp_path):
         first = subprocess.Popen(_driver("send", "--db", db, "--url", url), stdout=subprocess.PIPE, text=True)
         try:
             fake.wait_for(n // 3, timeout=20)
+            fake.inject(("hang", 5.0))  # the next request never gets an answer...
+            fake.wait_in_flight()  # ...and the sender is killed while waiting for it
         finally:
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
