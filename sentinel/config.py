@@ -34,6 +34,8 @@ class _Check:
 
 
 def _describe(raw: Any) -> str:
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) > 10**12:
+        return "a huge number"
     text = json.dumps(raw) if not isinstance(raw, float) or math.isfinite(raw) else str(raw)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -46,7 +48,8 @@ class Number(_Check):
 
     def __call__(self, raw):
         kind = "a whole number" if self.whole else "a number"
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or (
+                isinstance(raw, float) and not math.isfinite(raw)):
             return None, f"must be {kind} from {self.lo:g} to {self.hi:g} (got {_describe(raw)})"
         if self.whole and raw != int(raw):
             return None, f"must be {kind} (got {_describe(raw)})"
@@ -428,8 +431,12 @@ def backup_config(path: Path, backup_dir: Path) -> Path | None:
         return None
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        target = backup_dir / f"config-{stamp}-{n:03d}.json"
+    # Continue after the highest number of this second, even one already pruned away, so the
+    # newest backup always sorts last.
+    used = [int(p.stem.rsplit("-", 1)[1]) for p in backup_dir.glob(f"config-{stamp}-*.json")
+            if p.stem.rsplit("-", 1)[1].isdigit()]
+    for n in range(max(used, default=-1) + 1, 100000):
+        target = backup_dir / f"config-{stamp}-{n:05d}.json"
         try:
             with open(target, "xb") as out:
                 out.write(path.read_bytes())

@@ -66,6 +66,7 @@ HOOK_ID, TOKEN = "112233445566778899", "tok_EN-abc.def"
     (b'{"api_settings": {"port": 70000}}', "api_settings.port", "from 1 to 65535"),
     (b'{"api_settings": {"bind": "localhost:5000"}}', "api_settings.bind", "IP address"),
     (b"[" * 100000, "", "broken JSON"),
+    (b'{"api_settings": {"port": 1' + b"0" * 400 + b'}}', "api_settings.port", "a huge number"),
 ])
 def test_bad_input_gives_a_precise_problem(data, path, message):
     config, problems = parse_config(data)

@@ -83,7 +83,6 @@ def make_modal(window: tk.Toplevel, master: tk.Misc, focus: Callable[[], tk.Misc
         except tk.TclError:  # another application holds a grab: stay non-modal rather than fail
             pass
         (focus() if focus is not None else window).focus_force()
-        target.focus_force()
 
     window.after_idle(take)
 

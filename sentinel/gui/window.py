@@ -14,7 +14,7 @@ import time
 import tkinter as tk
 from dataclasses import dataclass
 from tkinter import font as tkfont
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 from sentinel.events import (
     Component,

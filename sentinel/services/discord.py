@@ -26,7 +26,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -61,6 +61,7 @@ RATE_MARGIN_S = 0.02  # added to Reset-After: our clock reads the header after t
 MAX_RETRY_AFTER_S = 3600.0  # never believe a 429 asking for more than this
 PROBE_POLL_S = 0.02  # how often a sender re-checks while another one probes an unknown bucket
 PROBE_TIMEOUT_S = 60.0  # a probe with no answer for this long no longer holds the others back
+OUTBOX_POLL_S = 5.0  # an idle sender looks at the outbox this often
 SAME_WINDOW_S = 0.1  # two reset times closer than this belong to the same rate-limit window
 
 COLOURS = {
@@ -484,7 +485,7 @@ class _Sender(threading.Thread):
                 url = self._d._usable_url(self.kind)
                 message = self._d._outbox.head(self.kind) if url else None
                 if message is None:
-                    self._wake.wait()
+                    self._wake.wait(OUTBOX_POLL_S)  # the guard, another process, may queue too
                     continue
                 wait = self._d._reserve(url)
                 if wait > 0:

@@ -22,7 +22,8 @@ from typing import Callable, Protocol
 from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentEnded,
                              OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted,
                              new_event_id)
-from sentinel.services.discord import (COLOURS, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, Message,
+from sentinel.services.discord import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
+                                       Message,
                                        clip, fit_lines, local_time, pack_lines)
 from sentinel.services.outbox import Attachment
 
@@ -102,6 +103,13 @@ def config_rejected(event: ConfigRejected, now_wall: float) -> Message:
         "description": "config.json was changed but is not valid. The last good config stays in force.",
         "color": COLOURS["config"],
         "fields": fields,
+    },))
+
+
+def report(title: str, text: str, now_wall: float) -> Message:
+    """A monitor/config problem worth the owner's attention (guard restarts, tampering, lockouts)."""
+    return Message(kind="alerts", event_id=new_event_id(), created_wall=now_wall, embeds=({
+        "title": clip(title, MAX_TITLE), "description": clip(text, MAX_DESCRIPTION), "color": COLOURS["config"],
     },))
 
 
@@ -244,6 +252,11 @@ class Notifier:
         elif isinstance(event, OccupancySnapshot):
             self._snapshot(event)
         # Blip, IncidentOpened, MonitorStatus, ...: nothing to send.
+
+    def report(self, title: str, text: str) -> None:
+        """Queue a monitor problem on the alerts channel (thread-safe, keeps alert order)."""
+        now = self._wall()
+        self._alert(lambda: report(title, text, now))
 
     def send_screenshot(self, webp: bytes, taken_wall: float) -> int | None:
         """Queue a routine screenshot on the screenshots channel (None when that channel is off)."""

@@ -148,9 +148,10 @@ class GuardWatcher:
             self._thread.join(timeout)
 
 
-def write_shutdown_intent(data_dir: Path, wall: Callable[[], float] = time.time) -> Path:
-    """Sign "this app process is exiting on purpose" for the guard (password Exit only)."""
-    me = platform.process_id(os.getpid())
+def write_shutdown_intent(data_dir: Path, wall: Callable[[], float] = time.time,
+                          app: ProcessId | None = None) -> Path:
+    """Sign "this app process (or `app`) is exiting on purpose" for the guard (password Exit only)."""
+    me = app or platform.process_id(os.getpid())
     key = load_or_create_intent_key(data_dir)
     path = Path(data_dir) / INTENT_FILE
     tmp = path.with_name(f".{INTENT_FILE}.{os.getpid()}.tmp")

@@ -29,7 +29,7 @@ import os
 import secrets
 import time
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 

@@ -107,10 +107,10 @@ class Cluster:
             return beat and beat.get("pid") == app and beat.get("seq", 0) >= beats
         wait_for(enough, timeout, f"{beats} heartbeats from app {app}")
 
-    def kill_app(self) -> float:
-        """SIGKILL the app; seconds until the guard has a new app process running."""
+    def kill_app(self, beats: int = 4) -> float:
+        """SIGKILL the app once it has beaten `beats` times; seconds until the guard has a new app running."""
         _guard, app = self.wait_ready()
-        self.wait_beats(app, 4)
+        self.wait_beats(app, beats)
         t0 = time.monotonic()
         os.kill(app, signal.SIGKILL)
         def replaced():

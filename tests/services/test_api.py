@@ -305,8 +305,6 @@ def test_backups_are_unique_and_capped_at_ten(env):
     env.client.assert_no_secrets()
 
 
-@pytest.mark.xfail(reason="config.backup_config reuses a pruned counter within the same second, so the "
-                          "newest backup sorts oldest and is deleted (reported to the lead)", strict=False)
 def test_backups_keep_the_newest_even_within_one_second(env):
     _, _, body = env.client.call("GET", "/api/config")
     for n in range(13):

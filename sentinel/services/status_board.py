@@ -1,0 +1,58 @@
+"""The latest picture of everything, as JSON for the local API."""
+
+from __future__ import annotations
+
+import threading
+
+from sentinel.events import ConfigRejected, ConfigReloaded, DeliveryStatus, MonitorStatus, PrivacyChanged
+from sentinel.services.storage import fmt_time
+
+
+class StatusBoard:
+    """Bus subscriber keeping the newest MonitorStatus, Discord picture, config problems, privacy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: MonitorStatus | None = None
+        self._delivery: DeliveryStatus | None = None
+        self._problems: tuple = ()
+        self._privacy: PrivacyChanged | None = None
+
+    def on_event(self, event) -> None:
+        with self._lock:
+            if isinstance(event, MonitorStatus):
+                self._status = event
+            elif isinstance(event, DeliveryStatus):
+                self._delivery = event
+            elif isinstance(event, ConfigRejected):
+                self._problems = event.problems
+            elif isinstance(event, ConfigReloaded):
+                self._problems = ()
+            elif isinstance(event, PrivacyChanged):
+                self._privacy = event
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            status, delivery, problems, privacy = self._status, self._delivery, self._problems, self._privacy
+        out: dict = {"config_errors": [{"path": p, "message": m} for p, m in problems],
+                     "privacy_mode": bool(privacy and privacy.on),
+                     "privacy_until": fmt_time(privacy.until_wall) if privacy and privacy.on else None,
+                     "discord": {"backlog": dict(delivery.backlog) if delivery else {},
+                                 "dead_webhooks": list(delivery.dead) if delivery else []}}
+        if status is None:
+            out["monitor"] = None
+            return out
+        out["monitor"] = {
+            "at": fmt_time(status.at_wall),
+            "configured": status.configured,
+            "lan_link_up": status.link_up,
+            "occupancy_frozen": status.frozen,
+            "blips": status.blips,
+            "targets": [{"component": t.component.label, "address": t.address, "state": t.health.value,
+                         "since": fmt_time(t.since_wall), "latency_ms": t.latency_ms} for t in status.targets],
+            "pcs_in_session": status.in_session,
+            "pcs_total": len(status.pcs),
+            "pcs": [{"n": p.index, "name": p.name, "ip": p.ip, "state": p.state.value,
+                     "since": fmt_time(p.since_wall), "latency_ms": p.latency_ms} for p in status.pcs],
+        }
+        return out
