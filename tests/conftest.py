@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from tests.helpers.xvfb import Xvfb, require_xvfb
+
 STRICT_MARKERS = ("needs_root", "needs_display", "wine")
 
 
@@ -19,3 +21,19 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"SENTINEL_STRICT=1: a {'/'.join(marks)} test must run here, but it was skipped: {reason}"
+
+
+@pytest.fixture(scope="session")
+def xvfb_server():
+    """ONE 1920x1080 Xvfb for the whole run: Tk keeps the X connection of a destroyed root, and
+    once that server stops the next Tk call aborts the process ("XIO: fatal IO error")."""
+    require_xvfb()
+    with Xvfb(1920, 1080) as server:
+        yield server
+
+
+@pytest.fixture
+def xvfb_display(xvfb_server, monkeypatch):
+    """DISPLAY set to the session's Xvfb for one test; yields the Xvfb object."""
+    monkeypatch.setenv("DISPLAY", xvfb_server.display)
+    yield xvfb_server

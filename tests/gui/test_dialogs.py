@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 import sentinel.platform as platform
 from sentinel.services.vault import ADMIN, MAX_TRIES, PRIVACY, Vault
+from tests.helpers.xvfb import screenshot_dir
 from tests.helpers.tkdrive import capture_png, pump, type_into
 
 tk = pytest.importorskip("tkinter")
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.needs_display
 ADMIN_PW = "owner-secret"
 PRIVACY_PW = "privacy-please"
 T0 = time.mktime((2024, 5, 1, 14, 2, 0, 0, 0, -1))
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 
 
 class FakeClock:

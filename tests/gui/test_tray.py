@@ -7,17 +7,17 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.xvfb import screenshot_dir
 from tests.helpers import gui_fakes as F
 from sentinel.config import Config, SystemSettings, TrayVisibility
 from sentinel.events import Health
 from sentinel.gui.icons import Shade, clients_icon
 from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, TrayMenu, fit_image, tray_views
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 DEADLINE_S = 5.0
 
 

@@ -1,6 +1,6 @@
 """The status window in a real Tk under Xvfb, fed hand-built MonitorStatus values.
 
-Saves docs/screenshots/status-*.png (documentation; look at them after changes).
+Saves status-*.png (docs/screenshots with SENTINEL_UPDATE_SCREENSHOTS=1; look at them after changes).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import gc
 import statistics
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.xvfb import screenshot_dir
 from tests.helpers import gui_fakes as F
 from sentinel.bus import EventBus
 from sentinel.config import Config
@@ -40,7 +40,7 @@ from sentinel.gui.window import (
 
 pytestmark = pytest.mark.needs_display
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 DEADLINE_S = 5.0
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import sentinel.platform as platform
 from sentinel.config import Config, parse_config
 from sentinel.services.vault import ADMIN, PRIVACY, TamperReport, Vault, VaultState
+from tests.helpers.xvfb import screenshot_dir
 from tests.helpers.tkdrive import capture_png, pump, type_into
 
 tk = pytest.importorskip("tkinter")
@@ -18,7 +18,7 @@ tk = pytest.importorskip("tkinter")
 pytestmark = pytest.mark.needs_display
 
 T0 = time.mktime((2024, 5, 1, 14, 2, 0, 0, 0, -1))
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 ROUTER = "198.51.100.1"  # documentation range: only text here, never contacted
 HOOK = "http://127.0.0.1:8999/api/webhooks/123456/tok-en_1"
 

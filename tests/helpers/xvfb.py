@@ -121,16 +121,12 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(STOP_TIMEOUT_S)
 
 
-@pytest.fixture(scope="module")
-def xvfb_server():
-    """One 1920x1080 Xvfb for a test module (import this fixture into your test module)."""
-    require_xvfb()
-    with Xvfb(1920, 1080) as server:
-        yield server
-
-
-@pytest.fixture
-def xvfb_display(xvfb_server, monkeypatch):
-    """DISPLAY set to the module's Xvfb for one test; yields the Xvfb object."""
-    monkeypatch.setenv("DISPLAY", xvfb_server.display)
-    yield xvfb_server
+def screenshot_dir() -> Path:
+    """Where tests save what they draw: docs/screenshots when SENTINEL_UPDATE_SCREENSHOTS=1
+    (to refresh the README's pictures), else a scratch folder, so a test run leaves the tree clean."""
+    if os.environ.get("SENTINEL_UPDATE_SCREENSHOTS") == "1":
+        path = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    else:
+        path = Path(tempfile.gettempdir()) / "cafesentinel-screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -26,7 +26,6 @@ from sentinel.services.screenshots import (
     grab_primary,
     plan_routine,
 )
-from tests.helpers.xvfb import xvfb_display, xvfb_server  # noqa: F401  (pytest fixtures)
 
 DEADLINE_S = 5.0
 RED = (255, 0, 0)
