@@ -380,6 +380,9 @@ def has_display() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sentinel.stdio import redirect_if_missing
+
+    redirect_if_missing(default_data_dir() / "logs" / "console.log")  # windowed builds have no console
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
