@@ -99,9 +99,13 @@ class Storage:
         self._csv_dirty = True  # bring the CSVs up to date on the first status
         self._csv_failing = False
         self._last_seen_saved = 0.0
+        self._latest: MonitorStatus | None = None
 
     def close(self) -> None:
+        """Save open sessions' last-seen times (a clean stop loses nothing), then close."""
         with self._lock:
+            if self._latest is not None:
+                self.save_last_seen(self._latest)
             self._conn.close()
 
     # -- restore ---------------------------------------------------------------------------
@@ -190,6 +194,7 @@ class Storage:
 
     def _status(self, e: MonitorStatus) -> None:
         """Save open sessions' last-seen time now and then, so a restart ends them at the right time."""
+        self._latest = e
         if e.at_wall - self._last_seen_saved < LAST_SEEN_EVERY_S:
             return
         self._last_seen_saved = e.at_wall

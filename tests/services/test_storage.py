@@ -93,3 +93,17 @@ def test_database_is_wal_and_survives_reopen(tmp_path):
     s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
     assert s.open_incidents() == [("k1", Component.LAN, T0, 2)]
     s.close()
+
+
+def test_clean_close_saves_last_seen_of_open_sessions(tmp_path):
+    from sentinel.events import MonitorStatus, PcState, PcStatus
+
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
+    s.on_event(SessionStarted("s1", "PC-1", "198.51.100.110", T0))
+    for seen in (T0 + 1, T0 + 30):  # the first is saved at once, the second is within 60 s of it
+        pc = PcStatus(1, "PC-1", "198.51.100.110", PcState.IN_SESSION, T0, 1.0, last_seen_wall=seen)
+        s.on_event(MonitorStatus(seen, True, True, False, (), (pc,), 0))
+    s.close()
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
+    assert s.open_sessions() == [("s1", "198.51.100.110", T0, T0 + 30)]
+    s.close()
