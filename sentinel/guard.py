@@ -488,8 +488,29 @@ def _setup_logging(logs: Path) -> None:
     root.setLevel(logging.INFO)
 
 
+def outbox_report(config: Path | None, data_dir: Path) -> Report:
+    """Reports go to the log and, when Discord is set up, into the app's outbox (alerts)."""
+    from sentinel.paths import DataDir, default_config_path
+    from sentinel.services.notifier import queue_report_from_another_process
+
+    data = DataDir(data_dir)
+
+    def report(text: str) -> None:
+        log.warning("REPORT: %s", text)
+        try:
+            queue_report_from_another_process(data.db, config or default_config_path(), data.last_good_config,
+                                              "Monitor guard", text)
+        except Exception:
+            log.exception("could not queue the report for Discord")
+
+    return report
+
+
 def main(argv: list[str] | None = None, report: Report | None = None) -> int:
     from sentinel.paths import default_data_dir
+    from sentinel.stdio import redirect_if_missing
+
+    redirect_if_missing(default_data_dir() / "logs" / "console.log")  # windowed builds have no console
 
     args = _parser().parse_args(argv)
     if args.app_cmd is not None and not args.app_cmd:
@@ -519,7 +540,7 @@ def main(argv: list[str] | None = None, report: Report | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     if report is None:
-        report = lambda text: log.warning("REPORT: %s", text)  # noqa: E731 - the lead wires the outbox
+        report = outbox_report(args.config, data_dir)
     app_cmd = args.app_cmd or default_app_command(args.config, data_dir)
     try:
         guard = Guard(app_cmd, data_dir, report, hang_s=args.hang_seconds, stable_s=args.stable_seconds)

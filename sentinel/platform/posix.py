@@ -8,6 +8,7 @@ import os
 import select
 import stat
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -150,6 +151,15 @@ def spawn(argv: list[str], env: dict | None = None, log_path: Path | None = None
     stdin is /dev/null, stdout+stderr go to log_path (appended) or /dev/null, and no fd
     but 0-2 is inherited (close_fds), so our lock files stay ours.
     """
+    if env is None and getattr(sys, "frozen", False):
+        # A frozen process runs with the bundle's LD_LIBRARY_PATH; give the child the original
+        # (PyInstaller keeps it in LD_LIBRARY_PATH_ORIG), so any program starts with its own libraries.
+        env = dict(os.environ)
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original is None:
+            env.pop("LD_LIBRARY_PATH", None)
+        else:
+            env["LD_LIBRARY_PATH"] = original
     log = open(log_path, "ab") if log_path is not None else None
     try:
         child = subprocess.Popen(

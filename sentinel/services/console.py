@@ -84,5 +84,5 @@ class StatusPrinter:
         try:
             self._out.write(f"{stamp}  {line}\n")
             self._out.flush()
-        except (OSError, ValueError):
-            pass  # stdout closed (windowed build, detached): the log still has everything
+        except (OSError, ValueError, AttributeError):
+            pass  # stdout closed or missing (windowed build, detached): the log still has everything

@@ -390,3 +390,35 @@ class NotifierTimer:
             self._notifier.flush_all()
         except Exception:
             log.exception("notifier final flush failed")
+
+
+def queue_report_from_another_process(db_path, config_path, last_good_path, title: str, text: str) -> bool:
+    """For the guard (no bus, no senders): store an alert in the shared outbox; the app's sender
+    delivers it. False when Discord or the alerts webhook is off, or no usable config exists."""
+    from pathlib import Path
+
+    from sentinel.config import parse_config
+    from sentinel.services.discord import finish_payload, validate_payload
+    from sentinel.services.outbox import Outbox
+
+    config = None
+    for path in (config_path, last_good_path):
+        try:
+            config, problems = parse_config(Path(path).read_bytes())
+        except (OSError, TypeError):
+            continue
+        if not problems:
+            break
+        config = None
+    if config is None or not config.discord_settings.enabled or not config.discord_settings.webhook_alerts:
+        return False
+    message = report(title, text, time.time())
+    payload = finish_payload(message, config.discord_settings.shop_name)
+    if validate_payload(payload, message.files):
+        return False
+    outbox = Outbox(db_path)
+    try:
+        outbox.add(message.kind, message.created_wall, payload, message.files)
+    finally:
+        outbox.close()
+    return True
