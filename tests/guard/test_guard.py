@@ -13,7 +13,7 @@ import pytest
 
 from sentinel.guard import load_or_create_intent_key, sign_intent
 from sentinel.platform import ProcessId
-from tests.helpers.guard_cluster import Cluster, summary, wait_for
+from tests.helpers.guard_cluster import Cluster, gone, summary, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals; see tests/windows")
 
@@ -63,7 +63,7 @@ def test_password_exit_stops_both_and_nothing_restarts(make_cluster):
     guard, app = cluster.start()
     cluster.wait_beats(app, 3)
     (cluster.data_dir / "exit.request").touch()
-    wait_for(lambda: not psutil.pid_exists(app) or psutil.Process(app).status() == psutil.STATUS_ZOMBIE,
+    wait_for(lambda: gone(app),
              5, "app exit")
     wait_for(lambda: cluster.ours() == [], 5, "guard exit")
     # Nothing comes back: watch for a second and a half.
@@ -123,7 +123,7 @@ def test_hung_app_is_killed_and_replaced(make_cluster):
     _guard, app2 = cluster.wait_ready(old_app=app, timeout=10)
     took = time.monotonic() - t0
     (cluster.data_dir / "hang.request").unlink()
-    assert not psutil.pid_exists(app) or psutil.Process(app).status() == psutil.STATUS_ZOMBIE
+    assert gone(app)
     assert 1.3 < took < 4.0, took
     assert "REPORT: monitor stopped responding (no heartbeat for" in cluster.log_text()
 

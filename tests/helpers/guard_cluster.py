@@ -35,6 +35,15 @@ def wait_for(predicate, timeout: float, what: str):
         pause.wait(POLL_S)
 
 
+def gone(pid: int) -> bool:
+    """The process has exited (or is a zombie waiting to be reaped); safe against the race
+    where it vanishes between two looks."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 class Cluster:
     def __init__(self, data_dir: Path, hang_s: float = 30.0, stable_s: float = 0.3,
                  heartbeat_s: float = 0.1, app_cmd: list[str] | None = None, mutual: bool = True):
