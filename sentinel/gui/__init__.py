@@ -1,1 +1,1 @@
-"""Desktop: tray icons, status window, dialogs (only the Tk thread touches widgets)."""
+"""The desktop: Tk status window, tray icons, setup wizard and password dialogs."""

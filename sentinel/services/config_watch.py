@@ -61,7 +61,7 @@ class ConfigWatcher:
         try:
             raw = self._path.read_bytes()
         except OSError as exc:
-            self._reject(b"", [("", f"cannot read {self._path}: {exc.strerror or exc}")])
+            self._reject([("", f"cannot read {self._path}: {exc.strerror or exc}")])
             return
         digest = hashlib.sha256(raw).digest()
         if digest == self._seen_digest:
@@ -69,7 +69,7 @@ class ConfigWatcher:
         self._seen_digest = digest
         config, problems = parse_config(raw)
         if problems:
-            self._reject(raw, problems)
+            self._reject(problems)
             return
         if self._last_good is not None:
             atomic_write(self._last_good, raw)
@@ -81,7 +81,7 @@ class ConfigWatcher:
         log.info("config reloaded (%s)", ", ".join(changed))
         self._bus.publish(ConfigReloaded(config, changed))
 
-    def _reject(self, raw: bytes, problems) -> None:
+    def _reject(self, problems) -> None:
         for path, message in problems:
             log.error("config rejected, keeping the last good one: %s: %s", path or "(file)", message)
         self._bus.publish(ConfigRejected(tuple(problems)))
