@@ -22,29 +22,19 @@ import sys
 from sentinel.platform._common import InsecureKeyError, ProcessId, TamperError
 
 if sys.platform == "win32":
-    from sentinel.platform.windows import (
-        SEAL_METHOD,
-        InstanceLock,
-        is_alive,
-        kill,
-        process_id,
-        seal,
-        spawn,
-        unseal,
-        wait_exit,
-    )
+    from sentinel.platform import windows as _backend
 else:
-    from sentinel.platform.posix import (
-        SEAL_METHOD,
-        InstanceLock,
-        is_alive,
-        kill,
-        process_id,
-        seal,
-        spawn,
-        unseal,
-        wait_exit,
-    )
+    from sentinel.platform import posix as _backend
+
+SEAL_METHOD = _backend.SEAL_METHOD
+InstanceLock = _backend.InstanceLock
+is_alive = _backend.is_alive
+kill = _backend.kill
+process_id = _backend.process_id
+seal = _backend.seal
+spawn = _backend.spawn
+unseal = _backend.unseal
+wait_exit = _backend.wait_exit
 
 __all__ = [
     "SEAL_METHOD",

@@ -21,6 +21,31 @@ class InsecureKeyError(TamperError):
     """The machine key file is readable by others or owned by another user: refused."""
 
 
+class InstanceLockBase:
+    """What both single-instance locks share: `_held` is the OS object (fd or mutex handle)
+    while the lock is ours; a backend supplies acquire() and _close()."""
+
+    _held: int | None = None
+
+    def _close(self, held: int) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._close(self._held)
+            self._held = None
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessId:
     """A process as it was when observed: PID reuse cannot make another process match."""

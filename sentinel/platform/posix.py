@@ -15,6 +15,7 @@ from pathlib import Path
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform._common import (
     InsecureKeyError,
+    InstanceLockBase,
     ProcessId,
     TamperError,
     psutil_alive,
@@ -31,7 +32,7 @@ _NONCE_BYTES = 12
 _POLL_FALLBACK_S = 0.01
 
 
-class InstanceLock:
+class InstanceLock(InstanceLockBase):
     """`<lock_dir>/<name>.lock` held with flock(LOCK_EX|LOCK_NB) for the life of the process.
 
     The kernel drops the lock when the holder dies (even by SIGKILL); the fd is
@@ -41,10 +42,9 @@ class InstanceLock:
     def __init__(self, name: str, lock_dir: Path):
         self.name = name
         self.path = Path(lock_dir) / f"{name}.lock"
-        self._fd: int | None = None
 
     def acquire(self) -> "InstanceLock":
-        if self._fd is not None:
+        if self._held is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -60,23 +60,11 @@ class InstanceLock:
             raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        self._held = fd
         return self
 
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def __enter__(self) -> "InstanceLock":
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
+    def _close(self, fd: int) -> None:
+        os.close(fd)  # closing drops the flock
 
 
 def _reap(pid: int) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform._common import (
+    InstanceLockBase,
     ProcessId,
     TamperError,
     psutil_alive,
@@ -138,7 +139,7 @@ _CryptUnprotectData.argtypes = (
 _CryptUnprotectData.restype = wintypes.BOOL
 
 
-class InstanceLock:
+class InstanceLock(InstanceLockBase):
     """Named mutex `Global\\CafeSentinel.<name>`, or `Local\\` when Global is not ours to create.
 
     CreateMutexW returns a handle plus ERROR_ALREADY_EXISTS when another process made the
@@ -150,10 +151,9 @@ class InstanceLock:
     def __init__(self, name: str, lock_dir: Path | None = None):
         self.name = name
         self.mutex_name: str | None = None
-        self._handle: int | None = None
 
     def acquire(self) -> "InstanceLock":
-        if self._handle is not None:
+        if self._held is not None:
             return self
         for namespace in ("Global", "Local"):
             full = f"{namespace}\\CafeSentinel.{self.name}"
@@ -163,7 +163,7 @@ class InstanceLock:
                 if error == ERROR_ALREADY_EXISTS:
                     _CloseHandle(handle)
                     raise AlreadyRunningError(f"CafeSentinel {self.name} is already running ({full})")
-                self._handle, self.mutex_name = handle, full
+                self._held, self.mutex_name = handle, full
                 return self
             if error != ERROR_ACCESS_DENIED:
                 raise OSError(error, f"CreateMutexW({full}) failed", None, error)
@@ -175,20 +175,8 @@ class InstanceLock:
                 )
         raise OSError(ERROR_ACCESS_DENIED, f"cannot create mutex CafeSentinel.{self.name}")
 
-    def release(self) -> None:
-        if self._handle is not None:
-            _CloseHandle(self._handle)
-            self._handle = None
-
-    @property
-    def held(self) -> bool:
-        return self._handle is not None
-
-    def __enter__(self) -> "InstanceLock":
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
+    def _close(self, handle: int) -> None:
+        _CloseHandle(handle)
 
 
 def _mutex_exists(full_name: str) -> bool:
