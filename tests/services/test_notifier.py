@@ -10,10 +10,26 @@ import pytest
 from PIL import Image
 
 from sentinel.config import DiscordSettings
-from sentinel.events import (Blip, Component, ConfigRejected, IncidentConfirmed, IncidentEnded, IncidentOpened,
-                             OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted)
-from sentinel.services.discord import Delivery, Message, finish_payload, validate_payload
+from sentinel.events import (
+    Blip,
+    Component,
+    ConfigRejected,
+    IncidentConfirmed,
+    IncidentEnded,
+    IncidentOpened,
+    OccupancySnapshot,
+    PrivacyChanged,
+    SessionEnded,
+    SessionStarted,
+)
+from sentinel.services.discord import (
+    Delivery,
+    Message,
+    finish_payload,
+    validate_payload,
+)
 from sentinel.services.notifier import Notifier, NotifierTimer, hms
+from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(60)
@@ -280,10 +296,7 @@ def test_end_to_end_through_the_outbox(tmp_path):
             batching.flush_all()
             alerts = fake.wait_for(2, hook_id="1")
             fake.wait_for(2, hook_id="2")
-            deadline = time.monotonic() + 10
-            while delivery.backlog():
-                assert time.monotonic() < deadline
-                threading.Event().wait(0.01)
+            wait_until(lambda: not delivery.backlog(), timeout=10, what="outbox drained", interval=0.01)
         finally:
             delivery.stop()
             delivery.close()

@@ -15,6 +15,7 @@ import pytest
 from sentinel.config import DiscordSettings
 from sentinel.services.discord import Backoff, Delivery, Message
 from sentinel.services.outbox import Attachment, Outbox
+from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(90)
@@ -96,10 +97,7 @@ def test_thirty_minute_outage_queues_then_drains_in_order(tmp_path):
             clock[0] = start + 30 * 60
             fake.online()
             got = fake.wait_for(30, timeout=20)
-            deadline = time.monotonic() + 5
-            while delivery.backlog():
-                assert time.monotonic() < deadline
-                threading.Event().wait(0.01)
+            wait_until(lambda: not delivery.backlog(), timeout=5, what="outbox drained", interval=0.01)
         finally:
             delivery.stop()
             delivery.close()
