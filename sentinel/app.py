@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import logging.handlers
 import os
@@ -329,7 +330,14 @@ class Sentinel:
 
         shell = DesktopShell(self)
         self.stopper.install(shell.request_stop)
-        shell.run()
+        try:
+            shell.run()
+        finally:
+            # Free Tk here, on its own thread. Left in a cycle for the collector, it would be freed
+            # on whichever thread collects next, and Tcl then aborts the process (exit 134).
+            self.stopper.install(self.stopper.event.set)
+            del shell
+            gc.collect()
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""

@@ -1,6 +1,7 @@
 """Suite-wide rules: in CI (SENTINEL_STRICT=1) a test that needs root or a display and is
 skipped is a failure, so the real-network and real-window tests cannot pass by not running."""
 
+import gc
 import os
 
 import pytest
@@ -37,3 +38,7 @@ def xvfb_display(xvfb_server, monkeypatch):
     """DISPLAY set to the session's Xvfb for one test; yields the Xvfb object."""
     monkeypatch.setenv("DISPLAY", xvfb_server.display)
     yield xvfb_server
+    # A Tk object left in a reference cycle must be freed here, on the thread that made it: if a
+    # later test's thread (a tray icon, a sender) happens to run the collector, Tcl aborts the
+    # whole run ("Tcl_AsyncDelete: async handler deleted by the wrong thread", exit 134).
+    gc.collect()

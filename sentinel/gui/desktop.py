@@ -38,6 +38,12 @@ class _Call:
 
 _SHUTDOWN = object()
 
+# Every Desktop's Tcl interpreter, kept until the process ends. Freeing it on any thread but the
+# one that made it aborts the process ("Tcl_AsyncDelete: async handler deleted by the wrong
+# thread"), and a thread that finishes after the desktop closed (a send test still waiting on
+# Discord) could otherwise drop the last reference.
+_INTERPRETERS: list = []
+
 
 class Desktop:
     """Builds the window and the tray; app.py wires the hooks and calls run()/shutdown().
@@ -72,6 +78,7 @@ class Desktop:
         self._tray_shown: dict[str, bool] = {}
 
         self.root = tk.Tk()
+        _INTERPRETERS.append(self.root.tk)
         self.root.withdraw()
         self.root.report_callback_exception = self._report_callback_exception
         self._icon_photo = _photo(self.root, 64)

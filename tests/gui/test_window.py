@@ -5,7 +5,6 @@ Saves status-*.png (docs/screenshots with SENTINEL_UPDATE_SCREENSHOTS=1; look at
 
 from __future__ import annotations
 
-import gc
 import statistics
 import threading
 import time
@@ -64,7 +63,6 @@ def desktop(gui_display):
     yield d
     d.shutdown()  # on the Tk thread: closes at once
     assert d.closed
-    gc.collect()  # free Tk objects here, not later on some other thread
 
 
 def pump(d, until, deadline_s=DEADLINE_S):
