@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import threading
 import time
@@ -184,7 +185,16 @@ def make_tray(menu: TrayMenu, on_context_menu: Callable[[int, int], None] | None
 
 
 class _XorgPatch:
-    """Makes xorg icons clickable and sized to their tray slot (pystray 0.19.5 internals)."""
+    """Makes xorg icons clickable, sized to their tray slot and safe to drive from another thread
+    (pystray 0.19.5 internals).
+
+    Each xorg icon has its own X connection, read by the icon's loop thread. python-xlib hangs
+    now and then when a second thread also talks on that connection, so nothing but that loop
+    ever does once it runs: the control thread reaches it with ClientMessages sent on a
+    connection of its own, and learns the slot size from the loop's ConfigureNotify events.
+    """
+
+    CALLS = ("_show", "_hide", "_update_icon", "_update_title", "_stop")  # pystray runs these on the loop
 
     @staticmethod
     def applies(icon) -> bool:
@@ -192,8 +202,9 @@ class _XorgPatch:
 
     @staticmethod
     def listen(icon, on_left: Callable[[], None], on_right: Callable[[int, int], None] | None,
-               on_resize: Callable[[], None]) -> None:
-        """Route clicks to our callbacks and tell us when the tray host resizes the slot."""
+               on_resize: Callable[[int, int], None]) -> None:
+        """Route clicks to our callbacks and report the slot's size whenever the tray host sets it
+        (both run on the icon's loop thread). Call before the loop starts."""
         import Xlib.X
 
         def on_button_press(event) -> None:
@@ -207,7 +218,8 @@ class _XorgPatch:
 
         def on_configure(event) -> None:
             redraw(event)
-            on_resize()
+            if event.window.id == icon._window.id:
+                on_resize(event.width, event.height)
 
         handlers[Xlib.X.ButtonPress] = on_button_press
         handlers[Xlib.X.ConfigureNotify] = on_configure
@@ -215,15 +227,43 @@ class _XorgPatch:
             event_mask=Xlib.X.ExposureMask | Xlib.X.StructureNotifyMask | Xlib.X.ButtonPressMask)
         icon._display.flush()
 
+    @classmethod
+    def route_calls(cls, icon, connection, timeout_s: float) -> None:
+        """Make `connection` (the caller's own, never the icon's) carry pystray's cross-thread calls,
+        and wait for the loop's answer at most `timeout_s` (TimeoutError), never forever."""
+        import Xlib.X
+        from Xlib.protocol import event
+
+        def remote(name: str, on_loop: Callable[[], None]) -> Callable[[], None]:
+            atom = connection.intern_atom(f"_PYSTRAY_{name.upper()}")  # the atom pystray listens for
+
+            def call() -> None:
+                if threading.current_thread() is getattr(icon, "_thread", None):
+                    on_loop()
+                    return
+                window = connection.create_resource_object("window", icon._window.id)
+                message = event.ClientMessage(window=window, client_type=atom,
+                                              data=(32, (Xlib.X.CurrentTime, 0, 0, 0, 0)))
+                window.send_event(message, event_mask=Xlib.X.NoEventMask)  # to the window's owner
+                connection.flush()
+                try:
+                    result = icon._queue.get(timeout=timeout_s)
+                except queue.Empty:
+                    raise TimeoutError(f"the icon's loop did not answer {name} within {timeout_s} s") from None
+                if result is not True:
+                    raise result[1]
+            return call
+
+        for name in cls.CALLS:
+            setattr(icon, name, remote(name, getattr(icon, name)))
+
     @staticmethod
-    def slot_size(icon) -> tuple[int, int] | None:
-        try:
-            geometry = icon._window.get_geometry()
-        except Exception:
-            return None
-        if geometry.width < 16 or geometry.height < 16:
-            return None  # not docked yet (pystray creates a 1x1 window)
-        return geometry.width, geometry.height
+    def unblock(icon) -> None:
+        """End a loop that missed its DestroyNotify (python-xlib can hand an event to the wrong
+        thread): with its connection shut down, the loop's next_event() fails and it returns."""
+        import socket
+
+        icon._display.display.socket.shutdown(socket.SHUT_RDWR)
 
 
 def fit_image(view: IconView, width: int, height: int) -> Image.Image:
@@ -242,27 +282,44 @@ class _Slot:
     view: IconView | None = None
     want_visible: bool = False
     icon: object = None  # pystray.Icon while running
+    loop: threading.Thread | None = None  # the icon's run()
+    ready: threading.Event | None = None  # set once that loop runs (pystray ignores stop() before)
+    size: tuple[int, int] | None = None  # the xorg tray host's slot, from the icon's ConfigureNotify
+    next_dock: float = 0.0  # xorg: when to ask the tray host again if it has not embedded us
+    dock_retry_s: float = 0.0
     shown_key: tuple | None = None  # (view, size) last drawn
     is_visible: bool = False
 
 
 class PystrayTrayIcons:
-    """pystray icons driven by one control thread; public methods only record the wish."""
+    """pystray icons driven by one control thread; public methods only record the wish.
+
+    Each icon runs its own pystray loop on a daemon thread. The control thread waits for a loop
+    to run before using its icon (pystray ignores stop() earlier), never uses an icon whose loop
+    died (pystray would wait for it forever), and on xorg asks the tray host again, with backoff,
+    until it embeds the icon (a host that starts after us, or that dropped a request).
+    """
 
     DEFAULT_SIZE = 64  # Windows picks its size from the ICO pystray writes
-    RETRY_S = 0.25  # re-apply after a failure (icon loop not ready yet, tray host gone)
+    RETRY_S = 0.25  # re-apply after a failure or while waiting for a loop or a tray host
+    DOCK_RETRY_MAX_S = 30.0
     STOP_TIMEOUT_S = 3.0
+    ICON_STOP_TIMEOUT_S = 0.5
+    ICON_CALL_TIMEOUT_S = 2.0  # an icon loop that does not answer within this is replaced
 
     def __init__(self, pystray_module, menu: TrayMenu,
-                 on_context_menu: Callable[[int, int], None] | None = None) -> None:
+                 on_context_menu: Callable[[int, int], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._pystray = pystray_module
         self._menu = menu
         self._on_context_menu = on_context_menu
+        self._clock = clock
         self._slots = {kind: _Slot() for kind in KINDS}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop_event = threading.Event()
         self._failing = False
+        self._x = None  # xorg: the control thread's own X connection (see _XorgPatch)
         self._thread = threading.Thread(target=self._control_loop, name="tray-control", daemon=True)
         self._thread.start()
 
@@ -305,6 +362,8 @@ class PystrayTrayIcons:
             self._wake.wait(self.RETRY_S if pending else None)
         for kind in KINDS:
             self._stop_icon(kind)
+        if self._x is not None:
+            self._x.close()
 
     def _apply_all(self) -> bool:
         """Bring every icon to its wished state; True if something must be retried."""
@@ -315,7 +374,7 @@ class PystrayTrayIcons:
                 view, want = slot.view, slot.want_visible
             try:
                 if want and view is not None:
-                    self._show_icon(kind, view)
+                    pending = self._show_icon(kind, view) or pending
                 elif not want and slot.icon is not None:
                     self._stop_icon(kind)
             except Exception as exc:
@@ -323,37 +382,73 @@ class PystrayTrayIcons:
                 if not self._failing:
                     log.warning("tray icon %s: %s (retrying)", kind, exc)
                 self._failing = True
+                if isinstance(exc, TimeoutError):  # its loop is stuck: replace the icon
+                    self._stop_icon(kind, answering=False)
                 continue
         if not pending and self._failing:
             log.info("tray icons recovered")
             self._failing = False
         return pending
 
-    def _image_for(self, icon, view: IconView) -> tuple[Image.Image, tuple]:
-        size = _XorgPatch.slot_size(icon) if _XorgPatch.applies(icon) else None
-        if size is None:
-            size = (self.DEFAULT_SIZE, self.DEFAULT_SIZE)
-        return fit_image(view, *size), (view, size)
-
-    def _show_icon(self, kind: str, view: IconView) -> None:
+    def _show_icon(self, kind: str, view: IconView) -> bool:
+        """Bring one icon up to date; True while it waits (for its loop, or for a tray host)."""
         slot = self._slots[kind]
+        if slot.icon is not None and not slot.loop.is_alive():
+            log.warning("tray icon %s: its loop ended (X connection lost?); making a new one", kind)
+            self._stop_icon(kind)
         if slot.icon is None:
-            slot.icon = self._create_icon(kind, view)
-            slot.is_visible = False
-            slot.shown_key = None
-            threading.Thread(target=slot.icon.run, kwargs={"setup": _no_setup},
-                             name=f"tray-{kind}", daemon=True).start()
+            self._start_icon(kind, view)
+        if not slot.ready.is_set():
+            return True  # the loop's setup callback wakes us
         icon = slot.icon
         if not slot.is_visible:
             icon.icon = view.image(self.DEFAULT_SIZE)
             icon.title = view.tooltip
-            icon.visible = True  # raises until the icon's loop runs; retried by the caller
+            icon.visible = True
             slot.is_visible = True
-        image, key = self._image_for(icon, view)
+        with self._lock:
+            size = slot.size
+        docked = size is not None and min(size) >= 16  # pystray starts with a 1x1 window
+        image = fit_image(view, *size) if docked else view.image(self.DEFAULT_SIZE)
+        key = (view, size)
         if key != slot.shown_key:
-            icon.icon = image
+            icon.icon = image  # on xorg this also asks the tray host to embed the icon
             icon.title = view.tooltip
             slot.shown_key = key
+        if docked or not _XorgPatch.applies(icon):
+            return False
+        now = self._clock()
+        if now >= slot.next_dock:
+            slot.dock_retry_s = min(max(slot.dock_retry_s * 2, self.RETRY_S), self.DOCK_RETRY_MAX_S)
+            slot.next_dock = now + slot.dock_retry_s
+            slot.shown_key = None  # not embedded yet: the next pass asks again
+        return True
+
+    def _start_icon(self, kind: str, view: IconView) -> None:
+        icon, ready = self._create_icon(kind, view), threading.Event()
+        loop = threading.Thread(target=icon.run, kwargs={"setup": self._on_loop_ready(ready)},
+                                name=f"tray-{kind}", daemon=True)
+        slot = self._slots[kind]
+        with self._lock:
+            slot.icon, slot.loop, slot.ready, slot.size = icon, loop, ready, None
+        slot.is_visible, slot.shown_key = False, None
+        slot.next_dock = self._clock() + self.RETRY_S
+        slot.dock_retry_s = 0.0
+        loop.start()
+
+    def _on_loop_ready(self, ready: threading.Event) -> Callable:
+        """pystray's setup callback (on a thread of its own): the loop runs, the icon can be used."""
+        def setup(icon) -> None:
+            ready.set()
+            self._wake.set()
+        return setup
+
+    def _on_resize(self, kind: str) -> Callable[[int, int], None]:
+        def resized(width: int, height: int) -> None:
+            with self._lock:
+                self._slots[kind].size = (width, height)
+            self._wake.set()
+        return resized
 
     def _create_icon(self, kind: str, view: IconView):
         pystray = self._pystray
@@ -363,26 +458,40 @@ class PystrayTrayIcons:
         icon = pystray.Icon(f"CafeSentinel-{kind}", view.image(self.DEFAULT_SIZE), view.tooltip,
                             menu=pystray.Menu(*items))
         if _XorgPatch.applies(icon):
-            _XorgPatch.listen(icon, self._menu.show_status, self._on_context_menu, self._wake.set)
+            if self._x is None:
+                import Xlib.display
+
+                self._x = Xlib.display.Display()
+            _XorgPatch.listen(icon, self._menu.show_status, self._on_context_menu, self._on_resize(kind))
+            _XorgPatch.route_calls(icon, self._x, self.ICON_CALL_TIMEOUT_S)
         return icon
 
-    def _stop_icon(self, kind: str) -> None:
+    def _stop_icon(self, kind: str, answering: bool = True) -> None:
+        """Hide and stop one icon and wait for its loop to end (`answering=False`: the loop is
+        stuck, so skip the calls it would have to answer)."""
         with self._lock:
             slot = self._slots[kind]
-            icon, slot.icon = slot.icon, None
-            slot.is_visible = False
-            slot.shown_key = None
-        if icon is not None:
+            icon, loop, ready = slot.icon, slot.loop, slot.ready
+            slot.icon = slot.loop = slot.ready = slot.size = None
+        slot.is_visible, slot.shown_key = False, None
+        if icon is None:
+            return
+        if answering and not ready.wait(self.ICON_STOP_TIMEOUT_S):
+            log.warning("tray icon %s: its loop never started", kind)
+        if answering and loop.is_alive():  # a dead loop would never answer pystray's calls
             try:
                 if icon.visible:
                     icon.visible = False  # undock first: some tray hosts keep a destroyed plug listed
                 icon.stop()
-            except Exception:
-                log.exception("stopping tray icon %s failed", kind)
-
-
-def _no_setup(icon) -> None:
-    """Visibility is set by the control thread, not by pystray's setup thread."""
+            except Exception as exc:
+                log.warning("stopping tray icon %s: %s", kind, exc)
+        # The menu holds the desktop's callbacks (and so Tk): the loop must let go before we return.
+        loop.join(self.ICON_STOP_TIMEOUT_S)
+        if loop.is_alive() and _XorgPatch.applies(icon):
+            _XorgPatch.unblock(icon)
+            loop.join(self.ICON_STOP_TIMEOUT_S)
+        if loop.is_alive():
+            log.warning("tray icon %s: its loop did not end", kind)
 
 
 def _menu_action(callback: Callable[[], None]) -> Callable:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -157,13 +158,50 @@ def _docked(display: str) -> dict[str, str]:
     return out
 
 
-@pytest.mark.needs_display
-def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
+def _slot_size(display: str, kind: str) -> tuple[int, int] | None:
+    """The docked icon window's size as the X server reports it ("WxH+x+y" in xwininfo's line)."""
+    line = _docked(display).get(kind)
+    if line is None:
+        return None
+    width, height = line.split()[-2].split("+")[0].split("x")
+    return int(width), int(height)
+
+
+def _xorg_pystray(monkeypatch):
     monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
     for name in [m for m in sys.modules if m == "pystray" or m.startswith("pystray.")]:
         monkeypatch.delitem(sys.modules, name)
     import pystray
+    return pystray
+
+
+def _icon_loops() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("tray-") and t.name != "tray-control"]
+
+
+@pytest.mark.needs_display
+def test_stop_right_after_show_ends_every_icon_loop(trayer, gui_display, monkeypatch):
+    """pystray ignores stop() until an icon's loop runs: a quick Exit must not leave loops behind."""
+    from sentinel.gui.tray import PystrayTrayIcons
+
+    pystray = _xorg_pystray(monkeypatch)
+    for _ in range(3):
+        tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+        for view in tray_views(F.normal(), F.NOW).values():
+            tray.update(view)
+        for kind in KINDS:
+            tray.show(kind)
+        assert _wait(lambda: tray.running_icons().keys() == set(KINDS), 5)
+        tray.stop()
+        assert _icon_loops() == []
+    assert _wait(lambda: _docked(gui_display.display) == {})
+
+
+@pytest.mark.needs_display
+def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
     from sentinel.gui.tray import PystrayTrayIcons, _XorgPatch
+
+    pystray = _xorg_pystray(monkeypatch)
 
     clicks = []
     menu = TrayMenu(lambda: clicks.append("show"), lambda: None, lambda: None, lambda: None)
@@ -179,7 +217,7 @@ def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
         icons = tray.running_icons()
         assert _XorgPatch.applies(icons["router"])
         # the badge is drawn at the slot size and changes with the count
-        assert _wait(lambda: icons["clients"].icon.size == _XorgPatch.slot_size(icons["clients"]))
+        assert _wait(lambda: icons["clients"].icon.size == _slot_size(display, "clients"))
         before = icons["clients"].icon.tobytes()
         tray.update(tray_views(F.twenty_in_session(), F.NOW)["clients"])
         assert _wait(lambda: icons["clients"].icon.tobytes() != before)
@@ -205,6 +243,8 @@ def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
         tray.stop()
         stop_s = time.monotonic() - started
     assert stop_s < 3.0
+    # stop() waits for the icons' own loops: none may still hold the menu's callbacks (and Tk).
+    assert _icon_loops() == []
     assert _wait(lambda: _docked(gui_display.display) == {})
 
 
