@@ -492,6 +492,8 @@ class PystrayTrayIcons:
             loop.join(self.ICON_STOP_TIMEOUT_S)
         if loop.is_alive():
             log.warning("tray icon %s: its loop did not end", kind)
+        else:
+            icon._running = False  # pystray's __del__ would otherwise call into the ended loop
 
 
 def _menu_action(callback: Callable[[], None]) -> Callable:

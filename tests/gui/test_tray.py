@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -123,6 +124,12 @@ def _wait(predicate, deadline_s=DEADLINE_S):
 
 @pytest.fixture
 def trayer(gui_display):
+    with _run_trayer(gui_display) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def _run_trayer(gui_display):
     if shutil.which("trayer") is None or shutil.which("xwininfo") is None:
         reason = "trayer/xwininfo not installed: real tray test NOT run"
         if os.environ.get("SENTINEL_STRICT") == "1":
@@ -195,6 +202,48 @@ def test_stop_right_after_show_ends_every_icon_loop(trayer, gui_display, monkeyp
         tray.stop()
         assert _icon_loops() == []
     assert _wait(lambda: _docked(gui_display.display) == {})
+
+
+@pytest.mark.needs_display
+def test_icons_shown_before_the_tray_host_starts_dock_when_it_comes(gui_display, monkeypatch):
+    from sentinel.gui.tray import PystrayTrayIcons
+
+    pystray = _xorg_pystray(monkeypatch)
+    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+    try:
+        for view in tray_views(F.normal(), F.NOW).values():
+            tray.update(view)
+        for kind in KINDS:
+            tray.show(kind)
+        assert _wait(lambda: tray.running_icons().keys() == set(KINDS), 5)
+        with _run_trayer(gui_display):
+            assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
+    finally:
+        tray.stop()
+    assert _icon_loops() == []
+
+
+@pytest.mark.needs_display
+def test_an_icon_whose_loop_died_is_replaced(trayer, gui_display, monkeypatch):
+    from sentinel.gui.tray import PystrayTrayIcons, _XorgPatch
+
+    pystray = _xorg_pystray(monkeypatch)
+    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+    try:
+        for view in tray_views(F.normal(), F.NOW).values():
+            tray.update(view)
+        for kind in KINDS:
+            tray.show(kind)
+        assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
+        lost = tray.running_icons()["router"]
+        _XorgPatch.unblock(lost)  # as if the X connection dropped: the loop ends with an error
+        tray.update(tray_views(F.outage(), F.NOW)["router"])
+        assert _wait(lambda: tray.running_icons().get("router") not in (None, lost))
+        assert _wait(lambda: "router" in _docked(gui_display.display)), _tree(gui_display.display)
+        assert tray.running_icons()["router"].title.startswith("Router: DOWN since ")
+    finally:
+        tray.stop()
+    assert _icon_loops() == []
 
 
 @pytest.mark.needs_display
