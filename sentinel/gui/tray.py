@@ -203,8 +203,8 @@ class _XorgPatch:
     @staticmethod
     def listen(icon, on_left: Callable[[], None], on_right: Callable[[int, int], None] | None,
                on_resize: Callable[[int, int], None]) -> None:
-        """Route clicks to our callbacks and report the slot's size whenever the tray host sets it
-        (both run on the icon's loop thread). Call before the loop starts."""
+        """Route clicks to our callbacks and report the slot's size whenever the tray host sets it,
+        (0, 0) when the host goes away (all on the icon's loop thread). Call before the loop starts."""
         import Xlib.X
 
         def on_button_press(event) -> None:
@@ -221,8 +221,17 @@ class _XorgPatch:
             if event.window.id == icon._window.id:
                 on_resize(event.width, event.height)
 
+        forget_host = handlers.get(Xlib.X.DestroyNotify, lambda event: None)
+
+        def on_destroy(event) -> None:
+            host = icon._systray_manager
+            if host is not None and event.window.id == host.id:
+                on_resize(0, 0)  # the tray host went away: not embedded any more
+            forget_host(event)
+
         handlers[Xlib.X.ButtonPress] = on_button_press
         handlers[Xlib.X.ConfigureNotify] = on_configure
+        handlers[Xlib.X.DestroyNotify] = on_destroy
         icon._window.change_attributes(
             event_mask=Xlib.X.ExposureMask | Xlib.X.StructureNotifyMask | Xlib.X.ButtonPressMask)
         icon._display.flush()
@@ -416,6 +425,7 @@ class PystrayTrayIcons:
             icon.title = view.tooltip
             slot.shown_key = key
         if docked or not _XorgPatch.applies(icon):
+            slot.dock_retry_s = 0.0
             return False
         now = self._clock()
         if now >= slot.next_dock:

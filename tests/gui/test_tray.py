@@ -205,7 +205,7 @@ def test_stop_right_after_show_ends_every_icon_loop(trayer, gui_display, monkeyp
 
 
 @pytest.mark.needs_display
-def test_icons_shown_before_the_tray_host_starts_dock_when_it_comes(gui_display, monkeypatch):
+def test_icons_dock_into_a_tray_host_that_starts_later_or_restarts(gui_display, monkeypatch):
     from sentinel.gui.tray import PystrayTrayIcons
 
     pystray = _xorg_pystray(monkeypatch)
@@ -217,6 +217,8 @@ def test_icons_shown_before_the_tray_host_starts_dock_when_it_comes(gui_display,
             tray.show(kind)
         assert _wait(lambda: tray.running_icons().keys() == set(KINDS), 5)
         with _run_trayer(gui_display):
+            assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
+        with _run_trayer(gui_display):  # the tray host restarted
             assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
     finally:
         tray.stop()
