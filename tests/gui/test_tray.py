@@ -182,6 +182,18 @@ def _xorg_pystray(monkeypatch):
     return pystray
 
 
+def _show_all(pystray):
+    """Real pystray icons for a normal cafe, all four asked to show."""
+    from sentinel.gui.tray import PystrayTrayIcons
+
+    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+    for view in tray_views(F.normal(), F.NOW).values():
+        tray.update(view)
+    for kind in KINDS:
+        tray.show(kind)
+    return tray
+
+
 def _icon_loops() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("tray-") and t.name != "tray-control"]
 
@@ -189,15 +201,9 @@ def _icon_loops() -> list[str]:
 @pytest.mark.needs_display
 def test_stop_right_after_show_ends_every_icon_loop(trayer, gui_display, monkeypatch):
     """pystray ignores stop() until an icon's loop runs: a quick Exit must not leave loops behind."""
-    from sentinel.gui.tray import PystrayTrayIcons
-
     pystray = _xorg_pystray(monkeypatch)
     for _ in range(3):
-        tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
-        for view in tray_views(F.normal(), F.NOW).values():
-            tray.update(view)
-        for kind in KINDS:
-            tray.show(kind)
+        tray = _show_all(pystray)
         assert _wait(lambda: tray.running_icons().keys() == set(KINDS), 5)
         tray.stop()
         assert _icon_loops() == []
@@ -206,15 +212,9 @@ def test_stop_right_after_show_ends_every_icon_loop(trayer, gui_display, monkeyp
 
 @pytest.mark.needs_display
 def test_icons_dock_into_a_tray_host_that_starts_later_or_restarts(gui_display, monkeypatch):
-    from sentinel.gui.tray import PystrayTrayIcons
-
     pystray = _xorg_pystray(monkeypatch)
-    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+    tray = _show_all(pystray)
     try:
-        for view in tray_views(F.normal(), F.NOW).values():
-            tray.update(view)
-        for kind in KINDS:
-            tray.show(kind)
         assert _wait(lambda: tray.running_icons().keys() == set(KINDS), 5)
         with _run_trayer(gui_display):
             assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
@@ -227,15 +227,11 @@ def test_icons_dock_into_a_tray_host_that_starts_later_or_restarts(gui_display, 
 
 @pytest.mark.needs_display
 def test_an_icon_whose_loop_died_is_replaced(trayer, gui_display, monkeypatch):
-    from sentinel.gui.tray import PystrayTrayIcons, _XorgPatch
+    from sentinel.gui.tray import _XorgPatch
 
     pystray = _xorg_pystray(monkeypatch)
-    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
+    tray = _show_all(pystray)
     try:
-        for view in tray_views(F.normal(), F.NOW).values():
-            tray.update(view)
-        for kind in KINDS:
-            tray.show(kind)
         assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
         lost = tray.running_icons()["router"]
         _XorgPatch.unblock(lost)  # as if the X connection dropped: the loop ends with an error
