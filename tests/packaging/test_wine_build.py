@@ -31,6 +31,9 @@ from tests.helpers.wine import (
 SETUP_TIMEOUT_S = 900
 BUILD_TIMEOUT_S = 600  # per spec; ~115 s (app) and ~55 s (guard) measured here, warm
 RUN_TIMEOUT_S = 120
+# Wine 8's CreateProcess now and then fails with this when PyInstaller starts its helper
+# processes (seen once in five clean runs here); the same build then passes. Only this is retried.
+WINE_TRANSIENT = "[WinError 1359] Internal error"
 
 
 def start_in_own_group(argv, **kwargs):
@@ -55,9 +58,13 @@ def test_windows_bundles_build_and_run_under_wine(tmp_path):
     dist, work = tmp_path / "dist", tmp_path / "work"
     for spec in ("sentinel.spec", "guard.spec"):
         t0 = time.monotonic()
-        build = run_wine(f"wpy -m PyInstaller --noconfirm --log-level WARN "
-                         f"--distpath {shlex.quote(windows_path(dist))} "
-                         f"--workpath {shlex.quote(windows_path(work))} {spec}", BUILD_TIMEOUT_S)
+        for attempt in (1, 2):
+            build = run_wine(f"wpy -m PyInstaller --noconfirm --log-level WARN "
+                             f"--distpath {shlex.quote(windows_path(dist))} "
+                             f"--workpath {shlex.quote(windows_path(work))} {spec}", BUILD_TIMEOUT_S)
+            if build.returncode == 0 or WINE_TRANSIENT not in build.stdout + build.stderr:
+                break
+            print(f"\n{spec}: Wine's CreateProcess failed ({WINE_TRANSIENT}) on attempt {attempt}")
         times[spec] = time.monotonic() - t0
         assert build.returncode == 0, f"{spec} failed under Wine:\n{build.stdout[-4000:]}{build.stderr[-2000:]}"
 
