@@ -317,12 +317,10 @@ class PystrayTrayIcons:
     ICON_CALL_TIMEOUT_S = 2.0  # an icon loop that does not answer within this is replaced
 
     def __init__(self, pystray_module, menu: TrayMenu,
-                 on_context_menu: Callable[[int, int], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 on_context_menu: Callable[[int, int], None] | None = None) -> None:
         self._pystray = pystray_module
         self._menu = menu
         self._on_context_menu = on_context_menu
-        self._clock = clock
         self._slots = {kind: _Slot() for kind in KINDS}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -427,7 +425,7 @@ class PystrayTrayIcons:
         if docked or not _XorgPatch.applies(icon):
             slot.dock_retry_s = 0.0
             return False
-        now = self._clock()
+        now = time.monotonic()
         if now >= slot.next_dock:
             slot.dock_retry_s = min(max(slot.dock_retry_s * 2, self.RETRY_S), self.DOCK_RETRY_MAX_S)
             slot.next_dock = now + slot.dock_retry_s
@@ -442,7 +440,7 @@ class PystrayTrayIcons:
         with self._lock:
             slot.icon, slot.loop, slot.ready, slot.size = icon, loop, ready, None
         slot.is_visible, slot.shown_key = False, None
-        slot.next_dock = self._clock() + self.RETRY_S
+        slot.next_dock = time.monotonic() + self.RETRY_S
         slot.dock_retry_s = 0.0
         loop.start()
 
