@@ -137,3 +137,37 @@ def test_dpapi_seal_round_trip(tmp_path):
         platform.unseal(bytes(edited), tmp_path)
     with pytest.raises(TamperError):
         platform.unseal(b"not a blob", tmp_path)
+
+
+def test_atomic_write_waits_for_a_reader_that_holds_the_file_open(tmp_path):
+    """Windows refuses to replace a file that another process has open (CPython opens without
+    FILE_SHARE_DELETE). The guard and the app read each other's JSON files all the time, so a
+    write must wait for the reader to close instead of failing (it once killed the guard's
+    watcher thread, and no restart followed)."""
+    import threading
+
+    from sentinel.config import atomic_write
+
+    target = tmp_path / "guard.json"
+    target.write_bytes(b"old")
+    code = f"f = open({str(target)!r}, 'rb'); print('OPEN', flush=True); input(); f.close()"
+    reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert reader.stdout.readline().strip() == "OPEN"
+    outcome = []
+
+    def write():
+        try:
+            atomic_write(target, b"new")
+            outcome.append("written")
+        except OSError as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(0.3)  # long enough for an unpatched replace to have failed already
+    reader.communicate("\n", timeout=30)
+    writer.join(10)
+    assert outcome == ["written"]
+    assert target.read_bytes() == b"new"
+    assert not list(tmp_path.glob("*.tmp"))
