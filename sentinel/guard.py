@@ -547,5 +547,8 @@ def main(argv: list[str] | None = None, report: Report | None = None) -> int:
         result = guard.run(stop, adopt=args.adopt_app)
         log.info("guard exits: %s", result)
         return 0
+    except Exception:
+        log.exception("guard failed")  # into guard.log: stderr goes nowhere in the windowed build
+        raise
     finally:
         lock.release()
