@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentinel.config import ApiSettings, Config, DiscordSettings, save_config  # noqa: E402
-from sentinel.services.api import ApiServer, ensure_api_token  # noqa: E402
+from sentinel.config.model import ApiSettings, Config, DiscordSettings, save_config  # noqa: E402
+from sentinel.services.web.api import ApiServer, ensure_api_token  # noqa: E402
 
 RUNS, REQUESTS = 5, 200
 

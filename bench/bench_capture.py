@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from sentinel.services import screenshots  # noqa: E402
-from sentinel.services.screenshots import capture_webp, encode_webp, grab_primary  # noqa: E402
+from sentinel.services.screens import screenshots  # noqa: E402
+from sentinel.services.screens.screenshots import capture_webp, encode_webp, grab_primary  # noqa: E402
 from tests.helpers.xvfb import Xvfb  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080

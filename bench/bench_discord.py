@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentinel.config import DiscordSettings  # noqa: E402
-from sentinel.services.discord import Delivery, Message  # noqa: E402
+from sentinel.config.model import DiscordSettings  # noqa: E402
+from sentinel.services.discord.delivery import Delivery, Message  # noqa: E402
 from tests.helpers.fake_discord import FakeDiscord  # noqa: E402
 
 

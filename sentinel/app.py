@@ -17,11 +17,11 @@ from typing import Callable
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config import Config, atomic_write, parse_config
+from sentinel.config.model import Config, atomic_write, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
-from sentinel.services.discord import TokenFilter
+from sentinel.services.discord.delivery import TokenFilter
 
 log = logging.getLogger("sentinel")
 
@@ -134,8 +134,8 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
     """--verify-admin [--exit]: the password gate of uninstall.bat; --exit then stops app and guard."""
     from sentinel import platform
     from sentinel.guard import guard_owner, heartbeat_owner
-    from sentinel.services.partner import write_shutdown_intent
-    from sentinel.services.vault import Vault
+    from sentinel.services.keepalive.partner import write_shutdown_intent
+    from sentinel.services.access.vault import Vault
 
     vault = Vault(data.root)
     if vault.check(time.time()).needs_setup:
@@ -157,7 +157,7 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
 
 def send_test(config: Config) -> int:
     """--send-test: one message to each configured webhook, one line per outcome."""
-    from sentinel.services.discord import send_test_messages
+    from sentinel.services.discord.delivery import send_test_messages
 
     if not config.discord_settings.enabled:
         print("Discord is disabled in the config (discord_settings.enabled); sending the test anyway")
@@ -194,12 +194,12 @@ class Sentinel:
                  raw_config: bytes):
         from sentinel.monitor import core
         from sentinel.monitor.engine import Clock, Monitor
-        from sentinel.services.config_watch import ConfigWatcher
-        from sentinel.services.notifier import Notifier, NotifierTimer
-        from sentinel.services.privacy import PrivacyMode
-        from sentinel.services.screenshots import Screenshotter
-        from sentinel.services.status_board import StatusBoard
-        from sentinel.services.storage import Storage
+        from sentinel.config.watch import ConfigWatcher
+        from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.screens.privacy import PrivacyMode
+        from sentinel.services.screens.screenshots import Screenshotter
+        from sentinel.services.web.status import StatusBoard
+        from sentinel.services.recording.storage import Storage
 
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
@@ -215,7 +215,7 @@ class Sentinel:
         self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
         if self.demo:
             from sentinel.monitor.demo import DemoClock, DemoNetwork
-            from sentinel.services.folder_sink import FolderSink
+            from sentinel.services.discord.folder_sink import FolderSink
 
             self.clock = DemoClock()
             prober, link_up = DemoNetwork(self.clock), None
@@ -225,7 +225,7 @@ class Sentinel:
         else:
             from sentinel.monitor.link import lan_link_up
             from sentinel.monitor.probe import Prober
-            from sentinel.services.discord import Delivery
+            from sentinel.services.discord.delivery import Delivery
 
             self.clock = Clock()
             prober, link_up = Prober.create(), lan_link_up
@@ -256,7 +256,7 @@ class Sentinel:
                            self.board.on_event, self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
-            from sentinel.services.console import StatusPrinter
+            from sentinel.console import StatusPrinter
 
             bus.subscribe(StatusPrinter(self.clock.wall).on_event)
         self.desktop = None
@@ -264,7 +264,7 @@ class Sentinel:
     def _build_api(self):
         if self.demo or self.config_path is None:
             return None
-        from sentinel.services.api import ApiServer, ensure_api_token
+        from sentinel.services.web.api import ApiServer, ensure_api_token
 
         return ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                          incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
@@ -273,8 +273,8 @@ class Sentinel:
 
     def _build_keeping_alive(self) -> None:
         from sentinel.guard import GUARD_FILE
-        from sentinel.services.partner import GuardWatcher, Heartbeat, default_guard_command
-        from sentinel.services.vault import Vault
+        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
+        from sentinel.services.access.vault import Vault
 
         self.vault = Vault(self.data.root)
         check = self.vault.check(time.time(), config_configured=self.config.is_configured)
@@ -341,7 +341,7 @@ class Sentinel:
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""
-        from sentinel.services.partner import write_shutdown_intent
+        from sentinel.services.keepalive.partner import write_shutdown_intent
 
         if self.guard_watcher is not None:
             self.guard_watcher.stop()

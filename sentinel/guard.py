@@ -491,7 +491,7 @@ def _setup_logging(logs: Path) -> None:
 def outbox_report(config: Path | None, data_dir: Path) -> Report:
     """Reports go to the log and, when Discord is set up, into the app's outbox (alerts)."""
     from sentinel.paths import DataDir, default_config_path
-    from sentinel.services.notifier import queue_report_from_another_process
+    from sentinel.services.discord.notifier import queue_report_from_another_process
 
     data = DataDir(data_dir)
 

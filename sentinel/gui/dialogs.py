@@ -14,7 +14,7 @@ from tkinter import ttk
 from typing import Callable
 
 from sentinel.gui.forms import center_on_screen, make_modal, set_text, setup_style
-from sentinel.services.vault import ADMIN, PRIVACY, LockoutAlert, Vault, VaultError, format_duration
+from sentinel.services.access.vault import ADMIN, PRIVACY, LockoutAlert, Vault, VaultError, format_duration
 
 log = logging.getLogger(__name__)
 

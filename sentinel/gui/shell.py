@@ -8,14 +8,14 @@ import threading
 import time
 from tkinter import messagebox
 
-from sentinel.config import config_from_dict, save_config
+from sentinel.config.model import config_from_dict, save_config
 from sentinel.errors import ConfigError
 from sentinel.events import Component
 from sentinel.gui.desktop import Desktop
 from sentinel.gui.dialogs import ask_exit, ask_privacy_off, ask_privacy_on
 from sentinel.gui.window import IncidentRow
 from sentinel.gui.wizard import SetupWizard
-from sentinel.services.discord import send_test_messages
+from sentinel.services.discord.delivery import send_test_messages
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class DesktopShell:
     def __init__(self, sentinel) -> None:
         self._app = sentinel
         self._dialog = None
-        self.desktop = Desktop(sentinel.bus, sentinel.config, on_privacy=self.privacy, on_send_test=self.send_test,
+        self.desktop = Desktop(sentinel.bus, sentinel.config.model, on_privacy=self.privacy, on_send_test=self.send_test,
                                on_exit=self.exit, recent_incidents=self._recent_incidents,
                                clock=sentinel.clock.wall, show_window=sentinel.demo)
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from tkinter import ttk
 from typing import Callable
 
-from sentinel.config import Config, config_from_dict
+from sentinel.config.model import Config, config_from_dict
 from sentinel.gui.forms import PAD, center_on_screen, make_modal, set_text, setup_style
-from sentinel.services.gateway import detect_default_gateway, subnet_of
-from sentinel.services.vault import (
+from sentinel.platform.gateway import detect_default_gateway, subnet_of
+from sentinel.services.access.vault import (
     ADMIN,
     PRIVACY,
     PasswordRuleError,

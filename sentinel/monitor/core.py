@@ -13,7 +13,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
-from sentinel.config import Config
+from sentinel.config.model import Config
 from sentinel.events import (
     Blip,
     Component,

@@ -11,7 +11,7 @@ import datetime as dt
 import random
 import time
 
-from sentinel.config import Config, config_from_dict
+from sentinel.config.model import Config, config_from_dict
 from sentinel.monitor.engine import Clock
 from sentinel.monitor.probe import ProbeResult
 

@@ -9,7 +9,7 @@ import time
 from typing import Callable
 
 from sentinel.bus import EventBus
-from sentinel.config import Config
+from sentinel.config.model import Config
 from sentinel.events import ConfigReloaded
 from sentinel.monitor import core
 

@@ -1,1 +1,12 @@
-"""Everything that consumes the monitor's events or runs beside it: storage, Discord, screenshots, vault, API."""
+"""The wings that consume the monitor's events or run beside it, one subject each.
+
+    discord/    messages, Discord's limits, the durable outbox and its delivery
+    recording/  the database and the CSV files: what happened, kept
+    keepalive/  the app's half of the guard pact: heartbeat, watching the guard, signed exit
+    web/        the local HTTP API
+    screens/    screenshots and privacy mode
+    access/     the password vault and lockouts
+
+A wing imports the ground floor (events, config, errors, paths, platform) and never another wing;
+the composition root (sentinel/app.py) wires them together.
+"""

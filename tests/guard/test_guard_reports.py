@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from sentinel.guard import outbox_report
-from sentinel.services.outbox import Outbox
+from sentinel.services.discord.outbox import Outbox
 
 
 def config(tmp_path, enabled: bool):

@@ -54,7 +54,7 @@ def test_demo_desktop_stops_on_sigterm_and_frees_tk_on_its_own_thread(gui_displa
 ORPHAN = r"""
 import gc, threading
 from sentinel.bus import EventBus
-from sentinel.config import Config
+from sentinel.config.model import Config
 from sentinel.gui.desktop import Desktop, NullTrayIcons
 
 desktop = Desktop(EventBus(), Config(), tray_factory=lambda menu, popup: NullTrayIcons())

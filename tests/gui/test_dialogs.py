@@ -7,7 +7,7 @@ import time
 import pytest
 
 import sentinel.platform as platform
-from sentinel.services.vault import ADMIN, MAX_TRIES, PRIVACY, Vault
+from sentinel.services.access.vault import ADMIN, MAX_TRIES, PRIVACY, Vault
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers.tkdrive import capture_png, pump, type_into
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers import gui_fakes as F
-from sentinel.config import Config, SystemSettings, TrayVisibility
+from sentinel.config.model import Config, SystemSettings, TrayVisibility
 from sentinel.events import Health
 from sentinel.gui.icons import Shade, clients_icon
 from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, TrayMenu, fit_image, tray_views

@@ -14,7 +14,7 @@ import pytest
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers import gui_fakes as F
 from sentinel.bus import EventBus
-from sentinel.config import Config
+from sentinel.config.model import Config
 from sentinel.events import (
     Component,
     ConfigRejected,

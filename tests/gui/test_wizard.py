@@ -8,8 +8,8 @@ import time
 import pytest
 
 import sentinel.platform as platform
-from sentinel.config import Config, parse_config
-from sentinel.services.vault import ADMIN, PRIVACY, TamperReport, Vault, VaultState
+from sentinel.config.model import Config, parse_config
+from sentinel.services.access.vault import ADMIN, PRIVACY, TamperReport, Vault, VaultState
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers.tkdrive import capture_png, pump, type_into
 

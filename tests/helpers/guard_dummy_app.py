@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sentinel import platform  # noqa: E402
 from sentinel.errors import AlreadyRunningError  # noqa: E402
-from sentinel.services.partner import GuardWatcher, Heartbeat, write_shutdown_intent  # noqa: E402
+from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, write_shutdown_intent  # noqa: E402
 
 
 def main() -> int:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sentinel.config import DiscordSettings  # noqa: E402
-from sentinel.services.discord import Backoff, Delivery, Message  # noqa: E402
+from sentinel.config.model import DiscordSettings  # noqa: E402
+from sentinel.services.discord.delivery import Backoff, Delivery, Message  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sentinel.config import config_from_dict
+from sentinel.config.model import config_from_dict
 from sentinel.events import (
     Blip,
     Component,

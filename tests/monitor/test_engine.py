@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from sentinel.bus import EventBus
-from sentinel.config import config_from_dict
+from sentinel.config.model import config_from_dict
 from sentinel.events import MonitorStatus
 from sentinel.monitor import core
 from sentinel.monitor.engine import Clock, Monitor, next_tick

@@ -97,7 +97,7 @@ def test_app_bundles_the_runtime_backends(build):
     modules = pyz_modules(build.app)
     wanted = {"pystray._xorg", "pystray._dummy", "icmplib", "mss.linux", "PIL.WebPImagePlugin", "psutil",
               "cryptography", "tkinter", "requests", "sentinel.app", "sentinel.guard",
-              "sentinel.services.partner", "sentinel.platform.posix", "sentinel.monitor.demo", "sentinel.stdio"}
+              "sentinel.services.keepalive.partner", "sentinel.platform.posix", "sentinel.monitor.demo", "sentinel.stdio"}
     assert wanted <= modules, f"missing: {sorted(wanted - modules)}"
 
 

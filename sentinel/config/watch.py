@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from sentinel.bus import EventBus
-from sentinel.config import Config, atomic_write, changed_sections, parse_config
+from sentinel.config.model import Config, atomic_write, changed_sections, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 
 log = logging.getLogger(__name__)

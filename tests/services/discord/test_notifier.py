@@ -9,7 +9,7 @@ import time
 import pytest
 from PIL import Image
 
-from sentinel.config import DiscordSettings
+from sentinel.config.model import DiscordSettings
 from sentinel.events import (
     Blip,
     Component,
@@ -22,13 +22,13 @@ from sentinel.events import (
     SessionEnded,
     SessionStarted,
 )
-from sentinel.services.discord import (
+from sentinel.services.discord.delivery import (
     Delivery,
     Message,
     finish_payload,
     validate_payload,
 )
-from sentinel.services.notifier import Notifier, NotifierTimer, hms
+from sentinel.services.discord.notifier import Notifier, NotifierTimer, hms
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from sentinel.events import Blip, Component, IncidentConfirmed, IncidentEnded, SessionEnded, SessionStarted
-from sentinel.services.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect, fmt_duration
+from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect, fmt_duration
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
 

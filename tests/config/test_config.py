@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sentinel.config import (
+from sentinel.config.model import (
     MAX_BACKUPS,
     Config,
     config_from_dict,

@@ -9,13 +9,13 @@ import time
 import pytest
 import requests
 
-from sentinel.config import Config, DiscordSettings
+from sentinel.config.model import Config, DiscordSettings
 from sentinel.events import DeliveryStatus
-from sentinel.services import discord as dc
-from sentinel.services.discord import (Backoff, Bucket, Delivery, Message, after_headers, classify,
+from sentinel.services.discord import delivery as dc
+from sentinel.services.discord.delivery import (Backoff, Bucket, Delivery, Message, after_headers, classify,
                                        finish_payload, is_legacy_api, mark_late, pack_lines, plan_send,
                                        retry_after_seconds, validate_payload)
-from sentinel.services.outbox import Attachment
+from sentinel.services.discord.outbox import Attachment
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(60)
@@ -313,7 +313,7 @@ def test_400_is_logged_and_dropped_and_the_queue_moves_on(fake, make_delivery, c
     delivery = make_delivery(settings_for(fake, webhook_alerts=fake.url("1")))
     delivery.enqueue(alert(0))
     delivery.enqueue(alert(1))
-    with caplog.at_level(logging.ERROR, logger="sentinel.services.discord"):
+    with caplog.at_level(logging.ERROR, logger="sentinel.services.discord.delivery"):
         delivery.start()
         got = fake.wait_for(1)
         wait_until(lambda: delivery.backlog() == {})

@@ -19,7 +19,7 @@ from sentinel.events import (
     SessionEnded,
     SessionStarted,
 )
-from sentinel.services.storage import fmt_duration
+from sentinel.services.recording.storage import fmt_duration
 
 
 def _clock(wall: float) -> str:

@@ -33,9 +33,9 @@ from typing import Callable, Iterable, Mapping
 
 import requests
 
-from sentinel.config import DiscordSettings, mask_webhook
+from sentinel.config.model import DiscordSettings, mask_webhook
 from sentinel.events import DeliveryStatus
-from sentinel.services.outbox import Attachment, Outbox, StoredMessage
+from sentinel.services.discord.outbox import Attachment, Outbox, StoredMessage
 
 log = logging.getLogger(__name__)
 

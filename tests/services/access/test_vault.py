@@ -11,8 +11,8 @@ import time
 import pytest
 
 import sentinel.platform as platform
-from sentinel.services import vault as vault_mod
-from sentinel.services.vault import (
+from sentinel.services.access import vault as vault_mod
+from sentinel.services.access.vault import (
     ADMIN,
     LOCK_MAX_S,
     MAX_TRIES,

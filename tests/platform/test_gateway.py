@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sentinel.services.gateway import parse_ipconfig, parse_proc_net_route, parse_route_print, subnet_of
+from sentinel.platform.gateway import parse_ipconfig, parse_proc_net_route, parse_route_print, subnet_of
 
 PROC_ROUTE = """\
 Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT

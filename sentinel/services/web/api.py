@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from sentinel.config import (ApiSettings, Config, atomic_write, config_from_dict, list_backups,
+from sentinel.config.model import (ApiSettings, Config, atomic_write, config_from_dict, list_backups,
                              mask_webhook, normalise_webhook, parse_config, save_config)
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from typing import Callable, Protocol
 from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentEnded,
                              OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted,
                              new_event_id)
-from sentinel.services.discord import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
+from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
                                        clip, fit_lines, local_time, pack_lines)
-from sentinel.services.outbox import Attachment
+from sentinel.services.discord.outbox import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -397,9 +397,9 @@ def queue_report_from_another_process(db_path, config_path, last_good_path, titl
     delivers it. False when Discord or the alerts webhook is off, or no usable config exists."""
     from pathlib import Path
 
-    from sentinel.config import parse_config
-    from sentinel.services.discord import finish_payload, validate_payload
-    from sentinel.services.outbox import Outbox
+    from sentinel.config.model import parse_config
+    from sentinel.services.discord.delivery import finish_payload, validate_payload
+    from sentinel.services.discord.outbox import Outbox
 
     config = None
     for path in (config_path, last_good_path):

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from sentinel.config import atomic_write
+from sentinel.config.model import atomic_write
 from sentinel.events import (
     Blip,
     Component,

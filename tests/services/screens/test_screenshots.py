@@ -13,10 +13,10 @@ from mss.exception import ScreenShotError
 from PIL import Image
 
 from sentinel.bus import EventBus
-from sentinel.config import ScreenshotSettings
+from sentinel.config.model import ScreenshotSettings
 from sentinel.events import PrivacyChanged
-from sentinel.services.privacy import PrivacyMode
-from sentinel.services.screenshots import (
+from sentinel.services.screens.privacy import PrivacyMode
+from sentinel.services.screens.screenshots import (
     MAX_WAIT_S,
     CaptureError,
     Frame,
@@ -185,7 +185,7 @@ def test_no_display_returns_none_and_logs_once(monkeypatch, caplog):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     shooter = Screenshotter(settings(), PrivacyMode(EventBus()), deliver=lambda *_: None)
 
-    with caplog.at_level(logging.INFO, logger="sentinel.services.screenshots"):
+    with caplog.at_level(logging.INFO, logger="sentinel.services.screens.screenshots"):
         results = [shooter.evidence() for _ in range(3)]
 
     assert results == [None, None, None]
@@ -198,7 +198,7 @@ def test_failure_logged_once_and_recovery_once(caplog):
     grab = CountingGrab(fail_first=3)
     shooter = Screenshotter(settings(), PrivacyMode(EventBus()), deliver=lambda *_: None, grab=grab)
 
-    with caplog.at_level(logging.INFO, logger="sentinel.services.screenshots"):
+    with caplog.at_level(logging.INFO, logger="sentinel.services.screens.screenshots"):
         results = [shooter.evidence() for _ in range(6)]
 
     assert [r is None for r in results] == [True, True, True, False, False, False]
@@ -405,7 +405,7 @@ def test_routine_survives_failing_capture_and_deliver(caplog):
         delivered.put(data)
 
     shooter = Screenshotter(settings(interval_minutes=0.001), PrivacyMode(EventBus()), deliver=deliver, grab=grab)
-    with caplog.at_level(logging.INFO, logger="sentinel.services.screenshots"):
+    with caplog.at_level(logging.INFO, logger="sentinel.services.screens.screenshots"):
         shooter.start()
         try:
             delivered.get(timeout=DEADLINE_S)

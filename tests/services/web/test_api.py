@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.config import ApiSettings, Config, DiscordSettings, list_backups, parse_config, save_config
-from sentinel.services import api as api_module
-from sentinel.services.api import ApiServer, ensure_api_token, unmask_webhooks
+from sentinel.config.model import ApiSettings, Config, DiscordSettings, list_backups, parse_config, save_config
+from sentinel.services.web import api as api_module
+from sentinel.services.web.api import ApiServer, ensure_api_token, unmask_webhooks
 
 ALERTS = "https://discord.com/api/v10/webhooks/111111/AlertSecretAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OCCUPANCY = "http://127.0.0.1:9/api/webhooks/222222/OccSecretBBBBBBBBBBBBBBBBBBBBBBBB"

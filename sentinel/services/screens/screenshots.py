@@ -20,9 +20,9 @@ import mss
 from mss.exception import ScreenShotError
 from PIL import Image
 
-from sentinel.config import ScreenshotSettings
+from sentinel.config.model import ScreenshotSettings
 from sentinel.errors import SentinelError
-from sentinel.services.privacy import PrivacyMode
+from sentinel.services.screens.privacy import PrivacyMode
 
 log = logging.getLogger(__name__)
 

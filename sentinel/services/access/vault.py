@@ -36,7 +36,7 @@ from typing import Any
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from sentinel.config import atomic_write
+from sentinel.config.model import atomic_write
 from sentinel.errors import SentinelError, UserError
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import re
 import threading
 from pathlib import Path
 
-from sentinel.services.discord import KINDS, Message, finish_payload
+from sentinel.services.discord.delivery import KINDS, Message, finish_payload
 
 
 class FolderSink:

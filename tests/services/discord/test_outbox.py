@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.config import DiscordSettings
-from sentinel.services.discord import Backoff, Delivery, Message
-from sentinel.services.outbox import Attachment, Outbox
+from sentinel.config.model import DiscordSettings
+from sentinel.services.discord.delivery import Backoff, Delivery, Message
+from sentinel.services.discord.outbox import Attachment, Outbox
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(90)
 
-DRIVER = Path(__file__).resolve().parents[1] / "helpers" / "outbox_driver.py"
+DRIVER = Path(__file__).resolve().parents[2] / "helpers" / "outbox_driver.py"
 
 
 def test_outbox_is_fifo_per_kind_and_survives_reopening(tmp_path):

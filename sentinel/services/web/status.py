@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from sentinel.events import ConfigRejected, ConfigReloaded, DeliveryStatus, MonitorStatus, PrivacyChanged
-from sentinel.services.storage import fmt_time
+from sentinel.services.recording.storage import fmt_time
 
 
 class StatusBoard:

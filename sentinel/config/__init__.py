@@ -1,0 +1,1 @@
+"""config.json: the values (`model`), their validation and atomic writes, and hot reload (`watch`)."""

@@ -1,0 +1,1 @@
+"""Durable records: SQLite and the CSV files owners open in Excel."""

@@ -1,0 +1,1 @@
+"""Screenshots (routine and evidence) and privacy mode, which stops them all."""
