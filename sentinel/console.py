@@ -19,30 +19,26 @@ from sentinel.events import (
     SessionEnded,
     SessionStarted,
 )
-from sentinel.services.recording.storage import fmt_duration
-
-
-def _clock(wall: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(wall))
+from sentinel.timefmt import clock, hms, stamp
 
 
 def describe(event) -> str | None:
     """The line for one event, or None for events that are not state changes."""
     if isinstance(event, IncidentOpened):
-        return f"{event.component.label} not answering (since {_clock(event.started_wall)})"
+        return f"{event.component.label} not answering (since {clock(event.started_wall)})"
     if isinstance(event, IncidentConfirmed):
-        return f"{event.component.label} DOWN since {_clock(event.started_wall)}"
+        return f"{event.component.label} DOWN since {clock(event.started_wall)}"
     if isinstance(event, IncidentEnded):
-        return f"{event.component.label} RESTORED after {fmt_duration(event.duration_s)}"
+        return f"{event.component.label} RESTORED after {hms(event.duration_s)}"
     if isinstance(event, Blip):
         return f"{event.component.label} blip of {event.duration_s:.1f} s (not an incident)"
     if isinstance(event, SessionStarted):
-        return f"{event.pc} session started (since {_clock(event.started_wall)})"
+        return f"{event.pc} session started (since {clock(event.started_wall)})"
     if isinstance(event, SessionEnded):
         note = ", ended during outage" if event.during_outage else ""
-        return f"{event.pc} session ended at {_clock(event.ended_wall)} ({fmt_duration(event.duration_s)}{note})"
+        return f"{event.pc} session ended at {clock(event.ended_wall)} ({hms(event.duration_s)}{note})"
     if isinstance(event, OccupancySnapshot):
-        return f"snapshot {_clock(event.at_wall)}: {event.in_session}/{event.total} in session ({event.percent:.0f}%)"
+        return f"snapshot {clock(event.at_wall)}: {event.in_session}/{event.total} in session ({event.percent:.0f}%)"
     if isinstance(event, ConfigReloaded):
         return f"config reloaded ({', '.join(event.changed) or 'no effective change'})"
     if isinstance(event, ConfigRejected):
@@ -80,9 +76,8 @@ class StatusPrinter:
             line = describe(event)
             if line is None:
                 return
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self._wall()))
         try:
-            self._out.write(f"{stamp}  {line}\n")
+            self._out.write(f"{stamp(self._wall())}  {line}\n")
             self._out.flush()
         except (OSError, ValueError, AttributeError):
             pass  # stdout closed or missing (windowed build, detached): the log still has everything

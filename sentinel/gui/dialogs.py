@@ -14,7 +14,8 @@ from tkinter import ttk
 from typing import Callable
 
 from sentinel.gui.forms import center_on_screen, make_modal, set_text, setup_style
-from sentinel.services.access.vault import ADMIN, PRIVACY, LockoutAlert, Vault, VaultError, format_duration
+from sentinel.services.access.vault import ADMIN, PRIVACY, LockoutAlert, Vault, VaultError
+from sentinel.timefmt import spoken
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class PasswordDialog(tk.Toplevel):
             self.password_entry.focus_set()
             return
         set_text(self.message_label,
-                 f"Too many wrong passwords. Try again in {format_duration(max(seconds, 1))}.")
+                 f"Too many wrong passwords. Try again in {spoken(max(seconds, 1))}.")
         self.password_entry.configure(state="disabled")
         self.ok_button.configure(state="disabled")
         self.cancel_button.focus_set()

@@ -27,6 +27,7 @@ from PIL import Image
 
 from sentinel.events import Component, Health, MonitorStatus
 from sentinel.gui.icons import Glyph, Shade, clients_icon, infra_icon
+from sentinel.timefmt import clock_near
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,6 @@ STATE_WORD = {
 }
 
 
-def format_clock(wall: float, now_wall: float) -> str:
-    """Local wall time: "14:02:11" today, "3 May 14:02" on another day."""
-    then, now = time.localtime(wall), time.localtime(now_wall)
-    if (then.tm_year, then.tm_yday) == (now.tm_year, now.tm_yday):
-        return time.strftime("%H:%M:%S", then)
-    return f"{then.tm_mday} {time.strftime('%b %H:%M', then)}"
-
-
 @dataclass(frozen=True, slots=True)
 class IconView:
     """What one tray icon shows. `count` is set for the clients icon, `shade` for the others."""
@@ -79,7 +72,7 @@ def infra_tooltip(title: str, health: Health, since_wall: float | None, latency_
                   now_wall: float) -> str:
     text = f"{title}: {STATE_WORD[health]}"
     if health is not Health.UNCONFIGURED and since_wall is not None:
-        text += f" since {format_clock(since_wall, now_wall)}"
+        text += f" since {clock_near(since_wall, now_wall)}"
     if health is Health.UP and latency_ms is not None:
         text += f" ({latency_ms:.0f} ms)"
     return text

@@ -30,7 +30,7 @@ from sentinel.events import (
     PcStatus,
     PrivacyChanged,
 )
-from sentinel.gui.tray import format_clock
+from sentinel.timefmt import clock_near, hm, hms
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +68,6 @@ MAX_PROBLEMS_SHOWN = 5
 PAD = 12
 
 
-def format_duration(seconds: float) -> str:
-    """H:MM:SS (durations of incidents)."""
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def format_session(seconds: float) -> str:
-    """H:MM (session lengths on tiles)."""
-    minutes = max(0, int(seconds)) // 60
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
 @dataclass(frozen=True, slots=True)
 class IncidentRow:
     """One line of the recent-incidents list (from events or from storage)."""
@@ -97,7 +85,7 @@ class IncidentRow:
 def tile_look(pc: PcStatus, now_wall: float) -> tuple[str, str]:
     """(name, detail) shown on a tile."""
     if pc.state is PcState.IN_SESSION:
-        detail = format_session(now_wall - pc.since_wall) if pc.since_wall is not None else "in session"
+        detail = hm(now_wall - pc.since_wall) if pc.since_wall is not None else "in session"
     elif pc.state is PcState.SEEN:
         detail = "seen"
     else:
@@ -298,7 +286,7 @@ class StatusWindow:
         previous = self.status
         self.status = status
         now = status.at_wall
-        self.updated_label.configure(text=f"Updated {format_clock(now, self._clock())}")
+        self.updated_label.configure(text=f"Updated {clock_near(now, self._clock())}")
         self._render_infra(status, now)
         self._render_pcs(status, now)
         if previous is None or previous.frozen != status.frozen or previous.configured != status.configured:
@@ -320,11 +308,11 @@ class StatusWindow:
             _set(w["latency"], text="" if latency is None else f"{latency:.0f} ms")
             since = ""
             if target is not None and target.since_wall is not None and health is not Health.UNCONFIGURED:
-                since = f"since {format_clock(target.since_wall, now)}"
+                since = f"since {clock_near(target.since_wall, now)}"
                 if component is Component.INTERNET and health is Health.UNKNOWN:
                     since = f"behind router \u00b7 {since}"
                 if health in (Health.DOWN, Health.FAILING):
-                    since += f"  ({format_duration(now - target.since_wall)})"
+                    since += f"  ({hms(now - target.since_wall)})"
             _set(w["since"], text=since)
         worst = [t.health for t in status.targets]
         if Health.DOWN in worst:
@@ -413,12 +401,12 @@ class StatusWindow:
             colour = RED if ongoing else TEXT
             tk.Label(self.incident_body, text=row.component.label, font=self.font_bold, bg=CARD, fg=colour,
                      anchor="w", width=9).grid(row=r, column=0, sticky="w", pady=1)
-            start = format_clock(row.started_wall, now)
+            start = clock_near(row.started_wall, now)
             if ongoing:
                 when, length = f"{start} \u2192 now", "ongoing"
             else:
-                when = f"{start} \u2192 {format_clock(row.ended_wall, now)}"
-                length = format_duration(row.duration_s or 0)
+                when = f"{start} \u2192 {clock_near(row.ended_wall, now)}"
+                length = hms(row.duration_s or 0)
             tk.Label(self.incident_body, text=when, font=self.font, bg=CARD, fg=TEXT, anchor="w"
                      ).grid(row=r, column=1, sticky="w", padx=(0, 12), pady=1)
             tk.Label(self.incident_body, text=length, font=self.font_bold if ongoing else self.font, bg=CARD,
@@ -459,7 +447,7 @@ class StatusWindow:
         if self.status is not None and not self.status.configured:
             out.append(("info", "No targets configured yet: nothing is being checked. Run the setup."))
         if self.privacy is not None:
-            until = (f" until {format_clock(self.privacy.until_wall, self._clock())}"
+            until = (f" until {clock_near(self.privacy.until_wall, self._clock())}"
                      if self.privacy.until_wall else "")
             out.append(("privacy", f"Privacy mode is on{until}: no screenshots are taken."))
         if self.status is not None and self.status.frozen:

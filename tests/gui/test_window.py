@@ -33,9 +33,8 @@ from sentinel.gui.window import (
     RED,
     TILE_LOOK,
     IncidentRow,
-    format_duration,
-    format_session,
 )
+from sentinel.timefmt import hm
 
 pytestmark = pytest.mark.needs_display
 
@@ -124,7 +123,7 @@ def test_normal_network(desktop):
     assert infra(desktop, Component.INTERNET)["latency"] == "24 ms"
     tiles = tile_states(desktop)
     assert len(tiles) == 12
-    assert tiles[0] == ("PC-1", format_session(20 * 60), TILE_LOOK[PcState.IN_SESSION][0])
+    assert tiles[0] == ("PC-1", hm(20 * 60), TILE_LOOK[PcState.IN_SESSION][0])
     assert tiles[3] == ("PC-4", "seen", TILE_LOOK[PcState.SEEN][0])
     assert tiles[5] == ("PC-6", "off", TILE_LOOK[PcState.OFF][0])
     assert w.pc_summary.cget("text").startswith("6 in session \u00b7 1 seen \u00b7 5 off")
@@ -178,7 +177,7 @@ def test_twenty_pcs_in_session_privacy_and_recovery(desktop):
     assert len(tiles) == 20
     assert all(fill == TILE_LOOK[PcState.IN_SESSION][0] for _, _, fill in tiles)
     assert tiles[0][0] == "VIP-1"
-    assert tiles[19][0].startswith("Streamin") and tiles[19][0].endswith("\u2026") and tiles[19][1] == format_session((7 + 13 * 20) * 60)
+    assert tiles[19][0].startswith("Streamin") and tiles[19][0].endswith("\u2026") and tiles[19][1] == hm((7 + 13 * 20) * 60)
     assert [kind for kind, _ in w.banners()] == ["privacy"]  # the config error was cleared by the reload
     assert w.incidents["r1"].ended_wall == F.NOW - 2790
     assert desktop.null_tray.views["clients"].count == 20
@@ -256,9 +255,3 @@ def test_a_failing_hook_is_logged_and_the_gui_continues(desktop, caplog):
     desktop.bus.publish(F.normal())
     assert pump(desktop, lambda: desktop.window.status is not None)
     assert "boom" in caplog.text
-
-
-def test_formatting():
-    assert format_duration(210) == "0:03:30"
-    assert format_duration(3 * 3600 + 5) == "3:00:05"
-    assert format_session(83 * 60 + 59) == "1:23"

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from sentinel.config.model import atomic_write
 from sentinel.errors import SentinelError, UserError
+from sentinel.timefmt import spoken, stamp
 
 log = logging.getLogger(__name__)
 
@@ -192,17 +193,7 @@ class LockoutAlert:
     def text(self) -> str:
         at = time.strftime("%H:%M", time.localtime(self.at_wall))
         return (f"{self.failures} wrong {self.action} passwords at {at}; "
-                f"locked for {format_duration(self.locked_for_s)}")
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 3600 or seconds % 3600:
-        minutes, rest = divmod(seconds, 60)
-        return f"{minutes} min" if not rest else f"{minutes} min {rest} s"
-    return f"{seconds // 3600} h"
+                f"locked for {spoken(self.locked_for_s)}")
 
 
 def lock_duration_s(lockout_number: int) -> float:
@@ -261,10 +252,6 @@ def _default_sealer():
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _iso(wall: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))
 
 
 class Vault:
@@ -402,7 +389,7 @@ class Vault:
         data = {
             "format": FORMAT,
             "created_wall": now,
-            "created": _iso(now),
+            "created": stamp(now),
             "passwords": hashes,
             "api_token": secrets.token_urlsafe(32),
             "history": history,
@@ -483,8 +470,8 @@ class Vault:
         duration = lock_duration_s(1)
         self._lockouts = {kind: Lockout(lockouts=1, locked_at=now, locked_for_s=duration) for kind in KINDS}
         self._write_lockouts()
-        log.warning("vault tampering: %s; locked for %s", problem, format_duration(duration))
-        return f"{problem}; passwords are locked for {format_duration(duration)}"
+        log.warning("vault tampering: %s; locked for %s", problem, spoken(duration))
+        return f"{problem}; passwords are locked for {spoken(duration)}"
 
     def _write_lockouts(self) -> None:
         raw = {kind: {"failures": s.failures, "lockouts": s.lockouts, "locked_at": s.locked_at,
@@ -507,7 +494,7 @@ class Vault:
 
     def _write_marker(self, accepted: set[str], created: float) -> None:
         marker = {"format": FORMAT, "method": self._sealer.SEAL_METHOD, "created_wall": created,
-                  "created": _iso(created), "sealed_sha256": sorted(accepted)}
+                  "created": stamp(created), "sealed_sha256": sorted(accepted)}
         self._write_private(self.marker_path, (json.dumps(marker, indent=1) + "\n").encode())
 
     @staticmethod

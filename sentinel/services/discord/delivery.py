@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -36,6 +36,7 @@ import requests
 from sentinel.config.model import DiscordSettings, mask_webhook
 from sentinel.events import DeliveryStatus
 from sentinel.services.discord.outbox import Attachment, Outbox, StoredMessage
+from sentinel.timefmt import clock, iso_utc, stamp
 
 log = logging.getLogger(__name__)
 
@@ -203,15 +204,6 @@ def pack_lines(title: str, lines: list[str], *, colour: int, footer_reserve: int
     return [tuple(m) for m in messages]
 
 
-def iso_utc(wall: float) -> str:
-    return datetime.fromtimestamp(wall, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def local_time(wall: float, with_date: bool = True) -> str:
-    fmt = "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
-    return datetime.fromtimestamp(wall).strftime(fmt)
-
-
 def finish_payload(message: Message, shop_name: str) -> dict:
     """The webhook body: username = shop, footer "<shop> · <event id>" and a timestamp on every embed."""
     footer = clip(f"{shop_name} · {message.event_id}", MAX_FOOTER)
@@ -237,7 +229,7 @@ def mark_late(payload: dict, created_wall: float, now_wall: float) -> dict:
     if now_wall - created_wall <= LATE_AFTER_S:
         return payload
     same_day = datetime.fromtimestamp(created_wall).date() == datetime.fromtimestamp(now_wall).date()
-    note = f"*delivered late; happened at {local_time(created_wall, with_date=not same_day)}*"
+    note = f"*delivered late; happened at {(clock(created_wall) if same_day else stamp(created_wall))}*"
     content = payload.get("content") or ""
     marked = dict(payload)
     marked["content"] = clip(f"{note}\n{content}" if content else note, MAX_CONTENT)
@@ -741,7 +733,7 @@ def send_test_messages(config, *, timeout: float = 5.0, wall_clock: Callable[[],
             now = wall_clock()
             message = Message(kind=kind, event_id="test", created_wall=now, embeds=({
                 "title": "Test message",
-                "description": f"CafeSentinel can post to the {kind} channel. Sent {local_time(now)}.",
+                "description": f"CafeSentinel can post to the {kind} channel. Sent {stamp(now)}.",
                 "color": COLOURS["test"],
             },))
             payload = finish_payload(message, settings.shop_name)

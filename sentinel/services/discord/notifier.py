@@ -24,8 +24,9 @@ from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentE
                              new_event_id)
 from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
-                                       clip, fit_lines, local_time, pack_lines)
+                                       clip, fit_lines, pack_lines)
 from sentinel.services.discord.outbox import Attachment
+from sentinel.timefmt import clock, hms, stamp
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,6 @@ class Sink(Protocol):
     def enqueue(self, message: Message) -> int | None: ...
 
 
-def hms(seconds: float) -> str:
-    """Duration as H:MM:SS (hours may exceed 24)."""
-    total = max(0, int(round(seconds)))
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def _field(name: str, value: object, inline: bool = True) -> dict:
     return {"name": clip(name, 256), "value": clip(str(value) or "-", MAX_FIELD_VALUE), "inline": inline}
 
@@ -64,10 +59,10 @@ def incident_down(event: IncidentConfirmed) -> Message:
     label = event.component.label
     return Message(kind="alerts", event_id=event.event_id, created_wall=event.confirmed_wall, embeds=({
         "title": f"{label} DOWN",
-        "description": f"{label} has been failing since {local_time(event.started_wall, with_date=False)}.",
+        "description": f"{label} has been failing since {clock(event.started_wall)}.",
         "color": COLOURS["down"],
-        "fields": [_field("Started", local_time(event.started_wall)),
-                   _field("Confirmed", local_time(event.confirmed_wall)),
+        "fields": [_field("Started", stamp(event.started_wall)),
+                   _field("Confirmed", stamp(event.confirmed_wall)),
                    _field("PCs in session", event.pcs_in_session_at_start)],
     },))
 
@@ -78,8 +73,8 @@ def incident_restored(event: IncidentEnded, evidence: bytes | None) -> Message:
         "title": f"{label} RESTORED",
         "description": f"{label} was down for {hms(event.duration_s)}.",
         "color": COLOURS["restored"],
-        "fields": [_field("Start", local_time(event.started_wall)),
-                   _field("End", local_time(event.ended_wall)),
+        "fields": [_field("Start", stamp(event.started_wall)),
+                   _field("End", stamp(event.ended_wall)),
                    _field("Duration", hms(event.duration_s)),
                    _field("PCs in session at start", event.pcs_in_session_at_start),
                    _field("PCs in session now", event.pcs_in_session_now)],
@@ -115,7 +110,7 @@ def report(title: str, text: str, now_wall: float) -> Message:
 
 def privacy_changed(event: PrivacyChanged) -> Message:
     if event.on:
-        until = f" until {local_time(event.until_wall, with_date=False)}" if event.until_wall else ""
+        until = f" until {clock(event.until_wall)}" if event.until_wall else ""
         title, text = "Privacy mode ON", f"Screenshots are paused{until} ({event.reason})."
     else:
         title, text = "Privacy mode OFF", f"Screenshots resume ({event.reason})."
@@ -127,7 +122,7 @@ def privacy_changed(event: PrivacyChanged) -> Message:
 def sessions_started(events: list[SessionStarted], now_wall: float) -> list[Message]:
     n = len(events)
     title = f"{n} new session" + ("" if n == 1 else "s")
-    lines = [f"{e.pc} ({e.ip}) since {local_time(e.started_wall, with_date=False)}" for e in events]
+    lines = [f"{e.pc} ({e.ip}) since {clock(e.started_wall)}" for e in events]
     return _occupancy_messages(title, lines, now_wall)
 
 
@@ -136,8 +131,8 @@ def sessions_ended(events: list[SessionEnded], now_wall: float) -> list[Message]
     title = f"{n} session" + ("" if n == 1 else "s") + " ended"
     lines = []
     for e in events:
-        line = (f"{e.pc} ({e.ip}) {hms(e.duration_s)}, {local_time(e.started_wall, with_date=False)}"
-                f"–{local_time(e.ended_wall, with_date=False)}")
+        line = (f"{e.pc} ({e.ip}) {hms(e.duration_s)}, {clock(e.started_wall)}"
+                f"–{clock(e.ended_wall)}")
         lines.append(line + (" (ended during outage)" if e.during_outage else ""))
     return _occupancy_messages(title, lines, now_wall)
 
@@ -152,7 +147,7 @@ def snapshot(event: OccupancySnapshot, chart: bytes | None) -> Message:
     if used < len(event.pcs_in_session):
         names += f"\n… and {len(event.pcs_in_session) - used} more"
     embed = {
-        "title": clip(f"Occupancy {local_time(event.at_wall, with_date=False)[:5]}: "
+        "title": clip(f"Occupancy {clock(event.at_wall)[:5]}: "
                       f"{event.in_session}/{event.total} PCs ({event.percent:.0f}%)", 256),
         "color": COLOURS["snapshot"],
         "fields": [_field("In session", f"{event.in_session} / {event.total}"),
@@ -170,7 +165,7 @@ def snapshot(event: OccupancySnapshot, chart: bytes | None) -> Message:
 def screenshot(webp: bytes, taken_wall: float) -> Message:
     return Message(kind="screenshots", event_id=new_event_id(), created_wall=taken_wall, embeds=({
         "title": "Screenshot",
-        "description": f"Taken {local_time(taken_wall)}.",
+        "description": f"Taken {stamp(taken_wall)}.",
         "color": COLOURS["screenshot"],
         "image": {"url": f"attachment://{SCREENSHOT_NAME}"},
     },), files=(Attachment(SCREENSHOT_NAME, webp),))

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from sentinel.config.model import atomic_write
+from sentinel.timefmt import hms, stamp
 from sentinel.events import (
     Blip,
     Component,
@@ -75,18 +76,6 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def fmt_time(wall: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall)) if wall is not None else ""
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """H:MM:SS, the seed's Duration format."""
-    if seconds is None:
-        return ""
-    total = int(round(seconds))
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 class Storage:
     """Bus subscriber that records incidents, blips, sessions, snapshots and notable events."""
 
@@ -131,8 +120,8 @@ class Storage:
                 "SELECT key, cause, start_wall, end_wall, duration_s, pcs_start, pcs_end FROM incidents "
                 "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
         return [
-            {"key": k, "cause": c, "component": Component(c).label, "start": fmt_time(s), "end": fmt_time(e),
-             "duration": fmt_duration(d), "start_wall": s, "end_wall": e, "duration_s": d,
+            {"key": k, "cause": c, "component": Component(c).label, "start": stamp(s), "end": stamp(e),
+             "duration": hms(d), "start_wall": s, "end_wall": e, "duration_s": d,
              "pcs_in_session_at_start": ps, "pcs_in_session_at_end": pe, "ongoing": e is None}
             for k, c, s, e, d, ps, pe in rows
         ]
@@ -143,7 +132,7 @@ class Storage:
                 "SELECT key, pc, ip, start_wall, last_seen_wall, end_wall, duration_s, notes FROM sessions "
                 "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
         return [
-            {"key": k, "pc": pc, "ip": ip, "start": fmt_time(s), "end": fmt_time(e), "duration": fmt_duration(d),
+            {"key": k, "pc": pc, "ip": ip, "start": stamp(s), "end": stamp(e), "duration": hms(d),
              "start_wall": s, "last_seen_wall": ls, "end_wall": e, "duration_s": d, "notes": n, "open": e is None}
             for k, pc, ip, s, ls, e, d, n in rows
         ]
@@ -259,7 +248,7 @@ class Storage:
         rows = _read_csv(self._incidents_csv, INCIDENT_HEADER)
         index = {(r[0], r[3]): i for i, r in enumerate(rows) if len(r) >= 5}
         for _, cause, start, end, duration in pending:
-            row = [fmt_time(start), fmt_time(end), fmt_duration(duration), cause,
+            row = [stamp(start), stamp(end), hms(duration), cause,
                    "ongoing" if end is None else "resolved"]
             where = index.get((row[0], cause))
             if where is None:
@@ -284,7 +273,7 @@ class Storage:
         if new_file:
             writer.writerow(SESSION_HEADER)
         for _, pc, ip, start, end, duration, notes in pending:
-            writer.writerow([pc, ip, fmt_time(start), fmt_time(end), fmt_duration(duration), notes])
+            writer.writerow([pc, ip, stamp(start), stamp(end), hms(duration), notes])
         with open(self._sessions_csv, "a", encoding="utf-8", newline="") as out:
             out.write(buffer.getvalue())
             out.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from sentinel.events import ConfigRejected, ConfigReloaded, DeliveryStatus, MonitorStatus, PrivacyChanged
-from sentinel.services.recording.storage import fmt_time
+from sentinel.timefmt import stamp
 
 
 class StatusBoard:
@@ -36,23 +36,23 @@ class StatusBoard:
             status, delivery, problems, privacy = self._status, self._delivery, self._problems, self._privacy
         out: dict = {"config_errors": [{"path": p, "message": m} for p, m in problems],
                      "privacy_mode": bool(privacy and privacy.on),
-                     "privacy_until": fmt_time(privacy.until_wall) if privacy and privacy.on else None,
+                     "privacy_until": stamp(privacy.until_wall) if privacy and privacy.on else None,
                      "discord": {"backlog": dict(delivery.backlog) if delivery else {},
                                  "dead_webhooks": list(delivery.dead) if delivery else []}}
         if status is None:
             out["monitor"] = None
             return out
         out["monitor"] = {
-            "at": fmt_time(status.at_wall),
+            "at": stamp(status.at_wall),
             "configured": status.configured,
             "lan_link_up": status.link_up,
             "occupancy_frozen": status.frozen,
             "blips": status.blips,
             "targets": [{"component": t.component.label, "address": t.address, "state": t.health.value,
-                         "since": fmt_time(t.since_wall), "latency_ms": t.latency_ms} for t in status.targets],
+                         "since": stamp(t.since_wall), "latency_ms": t.latency_ms} for t in status.targets],
             "pcs_in_session": status.in_session,
             "pcs_total": len(status.pcs),
             "pcs": [{"n": p.index, "name": p.name, "ip": p.ip, "state": p.state.value,
-                     "since": fmt_time(p.since_wall), "latency_ms": p.latency_ms} for p in status.pcs],
+                     "since": stamp(p.since_wall), "latency_ms": p.latency_ms} for p in status.pcs],
         }
         return out

@@ -16,6 +16,7 @@ from sentinel.services.discord.delivery import (Backoff, Bucket, Delivery, Messa
                                        finish_payload, is_legacy_api, mark_late, pack_lines, plan_send,
                                        retry_after_seconds, validate_payload)
 from sentinel.services.discord.outbox import Attachment
+from sentinel.timefmt import iso_utc
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,7 +122,7 @@ def test_mark_late_only_after_a_minute_and_keeps_timestamp():
     happened = time.strftime("%H:%M:%S", time.localtime(T0))
     assert f"delivered late; happened at {happened}" in late["content"]
     assert late["content"].endswith("hi")
-    assert late["embeds"][0]["timestamp"] == payload["embeds"][0]["timestamp"] == dc.iso_utc(T0)
+    assert late["embeds"][0]["timestamp"] == payload["embeds"][0]["timestamp"] == iso_utc(T0)
     days_later = mark_late(payload, T0, T0 + 3 * 86400)
     assert time.strftime("%Y-%m-%d", time.localtime(T0)) in days_later["content"]
 
@@ -361,7 +362,7 @@ def test_late_delivery_is_marked_and_keeps_the_original_timestamp(fake, make_del
     first, second = fake.wait_for(2)
     happened = time.strftime("%H:%M:%S", time.localtime(T0))
     assert first.content.startswith(f"*delivered late; happened at {happened}*")
-    assert first.payload["embeds"][0]["timestamp"] == dc.iso_utc(T0)
+    assert first.payload["embeds"][0]["timestamp"] == iso_utc(T0)
     assert second.content == "msg-0001"
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from sentinel.events import Blip, Component, IncidentConfirmed, IncidentEnded, SessionEnded, SessionStarted
-from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect, fmt_duration
+from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
 
@@ -23,12 +23,6 @@ def storage(tmp_path):
 def rows(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.reader(f))
-
-
-@pytest.mark.parametrize("seconds, text", [(0, "0:00:00"), (59.6, "0:01:00"), (3725, "1:02:05"),
-                                           (90000, "25:00:00")])
-def test_duration_format(seconds, text):
-    assert fmt_duration(seconds) == text
 
 
 def test_incident_row_written_when_confirmed_and_completed_in_place(storage, tmp_path):
