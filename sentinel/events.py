@@ -111,6 +111,30 @@ class Blip(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentReminder(Event):
+    """A confirmed incident still lasts: "X still DOWN (1:00:00)", every reminder_minutes."""
+
+    key: str
+    component: Component
+    started_wall: float
+    at_wall: float
+    duration_s: float  # so far, from monotonic time
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentUnstable(Event):
+    """flap_blips blips within flap_window_minutes: one "X UNSTABLE" alert, again only after a quiet window."""
+
+    component: Component
+    blips: int
+    window_s: float
+    first_wall: float
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStarted(Event):
     key: str
     pc: str
@@ -183,6 +207,7 @@ class PcStatus:
     since_wall: float | None  # session start (IN_SESSION) or first seen (SEEN) or last seen (OFF)
     latency_ms: float | None
     last_seen_wall: float | None = None
+    seen_by: str | None = None  # how it answered in the last tick: "ping", "arp" (ARP only) or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ its JSON path, and `load_config` raises one ConfigError carrying all of them.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import ipaddress
 import json
 import math
@@ -206,6 +207,53 @@ class PcNames(_Check):
         return names, None
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class OpeningDays(_Check):
+    """{"mon": "10:00-02:00", ..., "sun": "closed"}: a range past midnight belongs to the day it
+    opens; "00:00-24:00" is open all day. A day left out is open all day."""
+
+    def __call__(self, raw):
+        if not isinstance(raw, dict):
+            return None, 'must be an object like {"mon": "10:00-02:00", "sun": "closed"}'
+        days = {}
+        for day, hours in raw.items():
+            if day not in DAYS:
+                return None, f"{_describe(day)} is not a day (use {', '.join(DAYS)})"
+            if not isinstance(hours, str):
+                return None, f'{day} must be "HH:MM-HH:MM" or "closed" (got {_describe(hours)})'
+            hours = hours.strip().lower()
+            match = _HOURS.match(hours)
+            if hours != "closed" and (not match or match.group(3) == "24" and match.group(4) != "00"):
+                return None, f'{day} must be "HH:MM-HH:MM" or "closed" (got {_describe(hours)})'
+            if match and hours[:5] == hours[6:]:
+                return None, f"{day} opens and closes at the same time (use 00:00-24:00 for all day)"
+            days[day] = hours
+        return {day: days.get(day, "00:00-24:00") for day in DAYS}, None
+
+
+@dataclass(frozen=True)
+class DateList(_Check):
+    """["2026-12-25", ...]: days the shop is closed."""
+
+    def __call__(self, raw):
+        if not isinstance(raw, list):
+            return None, 'must be a list of dates like ["2026-12-25"]'
+        dates = []
+        for item in raw:
+            try:
+                dates.append(datetime.date.fromisoformat(item).isoformat() if isinstance(item, str) and
+                             len(item) == 10 else None)
+            except ValueError:
+                dates.append(None)
+            if dates[-1] is None:
+                return None, f"{_describe(item)} is not a date like \"2026-12-25\""
+        return tuple(sorted(set(dates))), None
+
+
 def _opt(default, check: _Check):
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata={"check": check})
@@ -227,6 +275,7 @@ class MonitorSettings:
     pc_count: int = _opt(20, Number(0, 254, whole=True))
     ping_timeout_seconds: float = _opt(1.0, Number(0.1, 10))
     pc_names: dict = _opt({}, PcNames())
+    arp_presence: bool = _opt(True, Flag())  # a PC that drops pings but answers ARP is seen
 
     def pc_addresses(self) -> list[tuple[int, str, str]]:
         """(n, ip, name) for PC n = 1..pc_count."""
@@ -270,6 +319,29 @@ class DiscordSettings:
     webhook_alerts: str = _opt("", Webhook())
     webhook_occupancy: str = _opt("", Webhook())
     webhook_screenshots: str = _opt("", Webhook())
+    status_board: bool = _opt(True, Flag())  # one alerts-channel message edited in place
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    reminder_minutes: float = _opt(60.0, Number(0, 1440))  # "X still DOWN" every N minutes; 0 = off
+    flap_blips: int = _opt(3, Number(2, 1000, whole=True))  # this many blips in the window = UNSTABLE
+    flap_window_minutes: float = _opt(10.0, Number(1, 1440))
+    closed_hours_alerts: bool = _opt(False, Flag())  # alert outside opening hours too
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    enabled: bool = _opt(False, Flag())
+    days: dict = _opt({day: "00:00-24:00" for day in DAYS}, OpeningDays())
+    closed_dates: tuple = _opt((), DateList())
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    daily_digest: bool = _opt(True, Flag())  # posted at closing time (midnight without a schedule)
+    monthly_report: bool = _opt(True, Flag())  # last month's ISP report, posted on the 1st
+    evidence_retention_days: int = _opt(400, Number(1, 3650, whole=True))
 
 
 @dataclass(frozen=True)
@@ -303,6 +375,9 @@ class Config:
     discord_settings: DiscordSettings = field(default_factory=DiscordSettings)
     system_settings: SystemSettings = field(default_factory=SystemSettings)
     api_settings: ApiSettings = field(default_factory=ApiSettings)
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
+    schedule_settings: ScheduleSettings = field(default_factory=ScheduleSettings)
+    report_settings: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def is_configured(self) -> bool:

@@ -150,3 +150,33 @@ def test_save_is_atomic_and_keeps_ten_unique_backups(tmp_path):
     assert len(kept) == MAX_BACKUPS and len({p.name for p in kept}) == MAX_BACKUPS
     assert parse_config(path.read_bytes())[0] == config
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_round2_sections_have_safe_defaults():
+    config = Config()
+    assert config.monitor_settings.arp_presence is True
+    assert (config.alert_settings.reminder_minutes, config.alert_settings.flap_blips,
+            config.alert_settings.flap_window_minutes, config.alert_settings.closed_hours_alerts) == (60, 3, 10, False)
+    assert config.schedule_settings.enabled is False
+    assert set(config.schedule_settings.days.values()) == {"00:00-24:00"}
+    assert (config.report_settings.daily_digest, config.report_settings.monthly_report,
+            config.report_settings.evidence_retention_days) == (True, True, 400)
+    assert config.discord_settings.status_board is True
+
+
+def test_opening_hours_and_closed_dates_are_validated():
+    good = {"schedule_settings": {"enabled": True, "days": {"mon": "10:00-02:00", "sun": "Closed"},
+                                  "closed_dates": ["2026-12-25", "2026-01-01", "2026-12-25"]}}
+    config, problems = parse_config(json.dumps(good).encode())
+    assert problems == []
+    assert config.schedule_settings.days["mon"] == "10:00-02:00"
+    assert config.schedule_settings.days["sun"] == "closed"
+    assert config.schedule_settings.days["tue"] == "00:00-24:00"
+    assert config.schedule_settings.closed_dates == ("2026-01-01", "2026-12-25")
+    for days in ({"mon": "25:00-02:00"}, {"funday": "10:00-12:00"}, {"mon": "10:00-10:00"}, {"mon": 10},
+                 {"mon": "10:00-24:30"}, []):
+        _, problems = parse_config(json.dumps({"schedule_settings": {"days": days}}).encode())
+        assert [path for path, _ in problems] == ["schedule_settings.days"], days
+    for dates in (["2026-13-01"], ["26-12-25"], "2026-12-25", [20261225]):
+        _, problems = parse_config(json.dumps({"schedule_settings": {"closed_dates": dates}}).encode())
+        assert [path for path, _ in problems] == ["schedule_settings.closed_dates"], dates
