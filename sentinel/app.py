@@ -27,6 +27,7 @@ log = logging.getLogger("sentinel")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
 STOP_TIMEOUT_S = 2.5  # SPEC: a clean stop within 3 s
+BUS_FLUSH_S = 1.0  # of the 3 s a clean stop may take: the bus's workers finish what is queued
 
 
 class _Parser(argparse.ArgumentParser):
@@ -252,13 +253,15 @@ class Sentinel:
         self.heartbeat = self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, self.monitor.on_event, self.notifier.on_event,
-                           self.board.on_event, self._on_config):
+        # The monitor thread only publishes: disk, image and stdout work runs on the bus's workers.
+        for subscriber in (self.storage.on_event, self.notifier.on_event):
+            bus.subscribe(subscriber, worker=True)
+        for subscriber in (self.monitor.on_event, self.board.on_event, self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
 
-            bus.subscribe(StatusPrinter(self.clock.wall).on_event)
+            bus.subscribe(StatusPrinter(self.clock.wall).on_event, worker=True)
         self.desktop = None
 
     def _build_api(self):
@@ -354,6 +357,7 @@ class Sentinel:
         for part in (self.watcher, self.screenshots, self.api, self.guard_watcher):
             if part is not None:
                 part.stop()
+        self.bus.close(BUS_FLUSH_S)  # what the monitor published reaches the database and the notifier
         self._timer_stop.set()
         self.notifier_timer.join(1.0)
         if self.delivery is not None:
