@@ -18,7 +18,7 @@ from typing import Callable
 from sentinel import __version__
 from sentinel.bus import EventBus
 from sentinel.config.model import Config, atomic_write, parse_config
-from sentinel.events import ConfigRejected, ConfigReloaded
+from sentinel.events import ConfigRejected, ConfigReloaded, DatabaseReplaced
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
 from sentinel.services.discord.delivery import TokenFilter
@@ -177,7 +177,10 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     """
     config, problems = parse_config(raw)
     if not problems:
-        atomic_write(data.last_good_config, raw)
+        try:
+            atomic_write(data.last_good_config, raw)
+        except OSError as exc:  # a full disk: start anyway (the copy is written with the next valid edit)
+            log.warning("cannot save %s (%s)", data.last_good_config.name, exc.strerror or exc)
         return config, ()
     try:
         fallback, fallback_problems = parse_config(data.last_good_config.read_bytes())
@@ -213,7 +216,9 @@ class Sentinel:
 
             self.lock = platform.InstanceLock("App", data.root)
             self.lock.acquire()
-        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        # Before anything opens sentinel.db (storage here, the Discord outbox below).
+        self.notices = _database_notices(data.db)
+        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv, publish=bus.publish)
         if self.demo:
             from sentinel.monitor.demo import DemoClock, DemoNetwork
             from sentinel.services.discord.folder_sink import FolderSink
@@ -263,6 +268,11 @@ class Sentinel:
 
             bus.subscribe(StatusPrinter(self.clock.wall).on_event, worker=True)
         self.desktop = None
+
+    def _announce(self) -> None:
+        """What the owner must hear about the start itself, once every subscriber (the window too) listens."""
+        for notice in self.notices:
+            self.bus.publish(notice)
 
     def _build_api(self):
         if self.demo or self.config_path is None:
@@ -326,6 +336,7 @@ class Sentinel:
         """Until SIGINT/SIGTERM, or (with a desktop) until the password Exit."""
         if self.headless:
             self.stopper.install(self.stopper.event.set)
+            self._announce()
             while not self.stopper.event.wait(0.5):
                 pass
             return
@@ -333,6 +344,7 @@ class Sentinel:
 
         shell = DesktopShell(self)
         self.stopper.install(shell.request_stop)
+        self._announce()
         try:
             shell.run()
         finally:
@@ -369,6 +381,18 @@ class Sentinel:
         if self.lock is not None:
             self.lock.release()
         log.info("stopped cleanly")
+
+
+def _database_notices(db: Path) -> tuple[DatabaseReplaced, ...]:
+    """Check sentinel.db (moved aside when damaged); the notice for the owner, if any."""
+    from sentinel import database
+
+    now = time.time()
+    problem = database.prepare(db, now)
+    if problem is None:
+        return ()
+    kept_as = problem.kept_as.name if problem.kept_as is not None else ""
+    return (DatabaseReplaced(problem.reason, kept_as, problem.text(), now),)
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,

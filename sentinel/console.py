@@ -10,12 +10,14 @@ from sentinel.events import (
     Blip,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
     MonitorStatus,
     OccupancySnapshot,
     PrivacyChanged,
+    RecordingStalled,
     SessionEnded,
     SessionStarted,
 )
@@ -46,6 +48,12 @@ def describe(event) -> str | None:
         return f"config rejected, keeping the last good one: {problems}"
     if isinstance(event, PrivacyChanged):
         return "privacy mode ON" if event.on else f"privacy mode OFF ({event.reason})"
+    if isinstance(event, DatabaseReplaced):
+        return event.text
+    if isinstance(event, RecordingStalled):
+        if event.stalled:
+            return f"cannot write the database ({event.reason}): records wait in memory"
+        return "database writable again: the waiting records are written"
     return None
 
 

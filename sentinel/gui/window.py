@@ -10,6 +10,7 @@ Closing the window hides it; the app keeps running.
 from __future__ import annotations
 
 import logging
+import textwrap
 import time
 import tkinter as tk
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sentinel.events import (
     Component,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     DeliveryStatus,
     Event,
     Health,
@@ -29,10 +31,13 @@ from sentinel.events import (
     PcState,
     PcStatus,
     PrivacyChanged,
+    RecordingStalled,
 )
 from sentinel.timefmt import clock_near, hm, hms
 
 log = logging.getLogger(__name__)
+
+NOTICE_WIDTH = 100  # characters per line of a storage notice (the window keeps its width)
 
 # Palette (light, neutral; health colours used only where they carry meaning)
 BG = "#f3f4f6"
@@ -121,6 +126,8 @@ class StatusWindow:
         self.problems: tuple[tuple[str, str], ...] = ()
         self.privacy: PrivacyChanged | None = None
         self.delivery: DeliveryStatus | None = None
+        self.database_notice = ""  # sentinel.db was replaced at start
+        self.recording_notice = ""  # records wait in memory: the database cannot be written
         self.tiles: list[_Tile] = []
         self.tile_updates = 0  # tiles re-drawn since start (tests, benchmarks)
         self._build(shop_name)
@@ -276,6 +283,14 @@ class StatusWindow:
             self._render_banners()
         elif isinstance(event, PrivacyChanged):
             self.privacy = event if event.on else None
+            self._render_banners()
+        elif isinstance(event, DatabaseReplaced):
+            self.database_notice = event.text
+            self._render_banners()
+        elif isinstance(event, RecordingStalled):
+            self.recording_notice = (f"Cannot write the database ({event.reason}): incidents and sessions wait "
+                                     "in memory and are written once it works again (free some disk space)."
+                                     if event.stalled else "")
             self._render_banners()
 
     def set_shop_name(self, name: str) -> None:
@@ -444,6 +459,8 @@ class StatusWindow:
             if n > MAX_PROBLEMS_SHOWN:
                 lines.append(f"  \u2026 and {n - MAX_PROBLEMS_SHOWN} more (see the log)")
             out.append(("error", "\n".join(lines)))
+        out += [("error", textwrap.fill(text, NOTICE_WIDTH)) for text in (self.recording_notice, self.database_notice)
+                if text]
         if self.status is not None and not self.status.configured:
             out.append(("info", "No targets configured yet: nothing is being checked. Run the setup."))
         if self.privacy is not None:

@@ -19,8 +19,8 @@ import time
 from collections import deque
 from typing import Callable, Protocol
 
-from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentEnded,
-                             OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted,
+from sentinel.events import (ConfigRejected, DatabaseReplaced, Event, IncidentConfirmed, IncidentEnded,
+                             OccupancySnapshot, PrivacyChanged, RecordingStalled, SessionEnded, SessionStarted,
                              new_event_id)
 from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
@@ -117,6 +117,19 @@ def privacy_changed(event: PrivacyChanged) -> Message:
     return Message(kind="alerts", event_id=event.event_id, created_wall=event.at_wall, embeds=({
         "title": title, "description": text, "color": COLOURS["privacy"],
     },))
+
+
+def recording_problem(event: DatabaseReplaced | RecordingStalled) -> Message:
+    """sentinel.db replaced at start, or not writable (and writable again)."""
+    if isinstance(event, DatabaseReplaced):
+        title, text = "Database replaced", event.text
+    elif event.stalled:
+        title = "Records not saved"
+        text = (f"CafeSentinel cannot write its database ({event.reason}). Incidents and sessions wait in "
+                "memory and are written once it works again (free some disk space). Monitoring goes on.")
+    else:
+        title, text = "Records saved again", "The database is writable again; the records that waited are written."
+    return report(title, text, event.at_wall)
 
 
 def sessions_started(events: list[SessionStarted], now_wall: float) -> list[Message]:
@@ -242,6 +255,8 @@ class Notifier:
             self._alert(lambda: config_rejected(event, now))
         elif isinstance(event, PrivacyChanged):
             self._alert(lambda: privacy_changed(event))
+        elif isinstance(event, (DatabaseReplaced, RecordingStalled)):
+            self._alert(lambda: recording_problem(event))
         elif isinstance(event, (SessionStarted, SessionEnded)):
             self._batch(event)
         elif isinstance(event, OccupancySnapshot):
