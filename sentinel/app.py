@@ -17,7 +17,7 @@ from typing import Callable
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, atomic_write, parse_config
+from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
@@ -89,6 +89,8 @@ def check_config(path: Path) -> int:
             print(f"  {json_path or '(file)'}: {message}")
         return EXIT_PROBLEMS
     print(f"{path}: OK" + ("" if config.is_configured else " (no targets set: nothing will be pinged)"))
+    for json_path, message in config_warnings(config):
+        print(f"  warning {json_path}: {message}")
     return EXIT_OK
 
 

@@ -53,6 +53,7 @@ class StatusBoard:
             "pcs_in_session": status.in_session,
             "pcs_total": len(status.pcs),
             "pcs": [{"n": p.index, "name": p.name, "ip": p.ip, "state": p.state.value,
-                     "since": stamp(p.since_wall), "latency_ms": p.latency_ms} for p in status.pcs],
+                     "since": stamp(p.since_wall), "latency_ms": p.latency_ms, "seen_by": p.seen_by}
+                    for p in status.pcs],
         }
         return out
