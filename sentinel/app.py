@@ -220,22 +220,24 @@ class Sentinel:
             from sentinel.services.discord.folder_sink import FolderSink
 
             self.clock = DemoClock()
-            prober, link_up = DemoNetwork(self.clock), None
+            network = DemoNetwork(self.clock)
+            prober, link_up, arp = network, None, network.arp
             self.delivery = None
             sink = FolderSink(data.demo_outbox, config.discord_settings.shop_name)
             print(f"Discord messages are written to {data.demo_outbox}", flush=True)
         else:
+            from sentinel import platform
             from sentinel.monitor.link import lan_link_up
             from sentinel.monitor.probe import Prober
             from sentinel.services.discord.delivery import Delivery
 
             self.clock = Clock()
-            prober, link_up = Prober.create(), lan_link_up
+            prober, link_up, arp = Prober.create(), lan_link_up, platform.arp_seen
             log.info("ICMP: %s sockets", "raw (privileged)" if prober.privileged else "datagram (unprivileged)")
             self.delivery = sink = Delivery(data.db, config.discord_settings, publish=bus.publish)
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
         shots = config.screenshot_settings
         occupancy = config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
