@@ -265,11 +265,33 @@ class Sentinel:
         if self.demo or self.config_path is None:
             return None
         from sentinel.services.web.api import ApiServer, ensure_api_token
+        from sentinel.services.web.metrics import Metrics
 
-        return ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
-                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
-                         current_config=lambda: self.config, config_path=self.config_path,
-                         backup_dir=self.data.config_backups)
+        self.metrics = Metrics(__version__, lambda: self.config.discord_settings.shop_name)
+        self.bus.subscribe(self.metrics.on_event)
+        api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
+                        incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
+                        current_config=lambda: self.config, config_path=self.config_path,
+                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        metrics=self.metrics.render, verify_admin=self._verify_admin_password,
+                        log_path=self.data.log_file)
+        self.board.listen(api.notify)
+        return api
+
+    def _dashboard(self) -> dict:
+        """What the web dashboard shows: the status window's content (GET /events)."""
+        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
+                "shop": self.config.discord_settings.shop_name, "version": __version__}
+
+    def _verify_admin_password(self, password: str):
+        """The web login: the vault's admin password and its lockout, shared with the desktop."""
+        vault = self.vault
+        if vault is None or self.vault_check.needs_setup:
+            return None
+        attempt = vault.verify("admin", password, time.time(), action="web login")
+        if attempt.alert is not None:
+            self.notifier.report("Wrong passwords", attempt.alert.text())
+        return attempt
 
     def _build_keeping_alive(self) -> None:
         from sentinel.guard import GUARD_FILE
