@@ -306,7 +306,7 @@ class Sentinel:
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
                        apply=lambda c: screenshots.reconfigure(c.screenshot_settings)))
-        self.board = StatusBoard()
+        self.board = StatusBoard(self.clock.wall)
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
             self._add(Part("config watcher", start=watcher.start, stop=lambda _s: watcher.stop()))
@@ -335,7 +335,7 @@ class Sentinel:
         api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
                         current_config=lambda: self.config, config_path=self.config_path,
-                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        backup_dir=self.data.config_backups, today=self.board.today,
                         metrics=self.metrics.render, verify_admin=self._verify_admin_password,
                         log_path=self.data.log_file)
         self.board.listen(api.notify)
@@ -346,11 +346,6 @@ class Sentinel:
 
         self._add(Part("api", start=start, stop=lambda _s: api.stop(),
                        apply=lambda c: api.reconfigure(c.api_settings)))
-
-    def _dashboard(self) -> dict:
-        """What the web dashboard shows: the status window's content (GET /events)."""
-        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
-                "shop": self.config.discord_settings.shop_name, "version": __version__}
 
     def _verify_admin_password(self, password: str):
         """The web login: the vault's admin password and its lockout, shared with the desktop."""
