@@ -21,6 +21,7 @@ from sentinel.config.model import Config, atomic_write, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
+from sentinel.schedule import Schedule, is_quiet
 from sentinel.services.discord.delivery import TokenFilter
 
 log = logging.getLogger("sentinel")
@@ -199,6 +200,7 @@ class Sentinel:
         from sentinel.services.screens.privacy import PrivacyMode
         from sentinel.services.screens.screenshots import Screenshotter
         from sentinel.services.web.status import StatusBoard
+        from sentinel.services.recording.evidence import EvidenceKeeper
         from sentinel.services.recording.storage import Storage
 
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
@@ -212,7 +214,8 @@ class Sentinel:
 
             self.lock = platform.InstanceLock("App", data.root)
             self.lock.acquire()
-        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv,
+                               Schedule.from_settings(config.schedule_settings))
         if self.demo:
             from sentinel.monitor.demo import DemoClock, DemoNetwork
             from sentinel.services.discord.folder_sink import FolderSink
@@ -239,8 +242,12 @@ class Sentinel:
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
-                                 occupancy_enabled=occupancy.enabled)
+                                 occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
+                                 quiet=self._quiet)
         self.screenshots = Screenshotter(shots, self.privacy, deliver=self.notifier.send_screenshot)
+        self.evidence = EvidenceKeeper(data.evidence, self.storage, lambda: self.screenshots.evidence(),
+                                       retention_days=config.report_settings.evidence_retention_days,
+                                       wall_clock=self.clock.wall)
         self._timer_stop = threading.Event()
         self.notifier_timer = NotifierTimer(self.notifier, self._timer_stop)
         self.board = StatusBoard()
@@ -253,7 +260,7 @@ class Sentinel:
         if not self.demo:
             self._build_keeping_alive()
         for subscriber in (self.storage.on_event, self.monitor.on_event, self.notifier.on_event,
-                           self.board.on_event, self._on_config):
+                           self.board.on_event, self.evidence.on_event, self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
@@ -289,6 +296,12 @@ class Sentinel:
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
 
+    def _quiet(self, event) -> bool:
+        """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
+        config = self.config
+        return is_quiet(event, Schedule.from_settings(config.schedule_settings),
+                        config.alert_settings.closed_hours_alerts)
+
     def _on_config(self, event) -> None:
         """A reloaded config applies to every part (the monitor subscribes on its own)."""
         if not isinstance(event, ConfigReloaded):
@@ -308,6 +321,7 @@ class Sentinel:
             self.delivery.start()
         self.notifier_timer.start()
         self.screenshots.start()
+        self.evidence.start()
         if self.watcher is not None:
             self.watcher.start()
         if self.api is not None and self.config.api_settings.enabled:
@@ -351,7 +365,7 @@ class Sentinel:
     def stop(self) -> None:
         log.info("stopping")
         self.monitor.stop(1.5)
-        for part in (self.watcher, self.screenshots, self.api, self.guard_watcher):
+        for part in (self.watcher, self.screenshots, self.evidence, self.api, self.guard_watcher):
             if part is not None:
                 part.stop()
         self._timer_stop.set()
