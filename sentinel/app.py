@@ -44,6 +44,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-config", action="store_true", help="validate the config and exit 0/1")
     parser.add_argument("--send-test", action="store_true", help="send one test message to each webhook")
     parser.add_argument("--version", action="version", version=f"CafeSentinel {__version__}")
+    parser.add_argument("--report", metavar="PERIOD",
+                        help="write the ISP report of YYYY-MM or YYYY-MM-DD (HTML + CSV) and print its path")
+    parser.add_argument("--out", type=Path, metavar="PATH",
+                        help="with --report: the HTML file to write (default: <data>/reports/cafesentinel-PERIOD.html)")
     parser.add_argument("--verify-admin", action="store_true",
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
@@ -167,6 +171,28 @@ def send_test(config: Config) -> int:
         print(f"{kind:12s} {'OK  ' if ok else 'FAIL'} {detail}")
     configured = [ok for kind, ok, detail in results if getattr(config.discord_settings, f"webhook_{kind}")]
     return EXIT_OK if configured and all(configured) else EXIT_PROBLEMS
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """--report PERIOD [--out PATH]: read-only on the records, so it works while the monitor runs."""
+    from sentinel.services.recording.report import default_report_path, parse_period, write_report
+
+    parse_period(args.report)  # a bad period is a usage error before anything is read
+    data = DataDir(args.data_dir or default_data_dir())
+    config = Config()
+    for path in (args.config or default_config_path(), data.last_good_config):
+        try:
+            parsed, problems = parse_config(path.read_bytes())
+        except OSError:
+            continue
+        if not problems:
+            config = parsed
+            break
+    out = (args.out or default_report_path(data.reports, args.report)).resolve()
+    write_report(data.db, data.evidence, Schedule.from_settings(config.schedule_settings), args.report, out,
+                 time.time(), config.discord_settings.shop_name)
+    print(out)
+    return EXIT_OK
 
 
 def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
@@ -408,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
+        if args.out and not args.report:
+            raise UserError("sentinel_app.py: --out goes with --report")
+        if args.report:
+            return report_command(args)
         if args.check_config:
             return check_config(config_path)
         if args.exit and not args.verify_admin:
