@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 for pkg_cmd in xvfb:Xvfb xdotool:xdotool x11-utils:xwininfo trayer:trayer fping:fping \
-               iproute2:ip xauth:xauth util-linux:setpriv; do
+               iproute2:ip xauth:xauth util-linux:setpriv chromium:chromium poppler-utils:pdfinfo; do
   command -v "${pkg_cmd#*:}" >/dev/null 2>&1 || need+=("${pkg_cmd%%:*}")
 done
 python3 -c "import tkinter" 2>/dev/null || need+=(python3-tk)

@@ -434,9 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
-        if args.out and not args.report:
+        if args.out and args.report is None:
             raise UserError("sentinel_app.py: --out goes with --report")
-        if args.report:
+        if args.report is not None:
             return report_command(args)
         if args.check_config:
             return check_config(config_path)
