@@ -14,7 +14,6 @@ import csv
 import datetime as dt
 import html
 import io
-import logging
 import re
 import time
 from dataclasses import dataclass
@@ -30,8 +29,6 @@ from sentinel.services.recording.history import (BEHIND, LOCAL, PLAIN_CAUSE, Day
                                                   day_record, days_of, down_intervals, hourly, in_span, load,
                                                   opening_intervals, span_of)
 from sentinel.timefmt import hms, stamp
-
-log = logging.getLogger(__name__)
 
 CSV_HEADER = ["Start Time", "End Time", "Duration", "Cause", "Notes", "In Opening Hours", "Counted As", "Evidence"]
 THUMB_SIZE = (240, 135)
