@@ -18,10 +18,11 @@ from typing import Callable
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, atomic_write, parse_config
+from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
+from sentinel.schedule import Schedule, is_quiet
 from sentinel.services.discord.delivery import TokenFilter
 
 log = logging.getLogger("sentinel")
@@ -45,6 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-config", action="store_true", help="validate the config and exit 0/1")
     parser.add_argument("--send-test", action="store_true", help="send one test message to each webhook")
     parser.add_argument("--version", action="version", version=f"CafeSentinel {__version__}")
+    parser.add_argument("--report", metavar="PERIOD",
+                        help="write the ISP report of YYYY-MM or YYYY-MM-DD (HTML + CSV) and print its path")
+    parser.add_argument("--out", type=Path, metavar="PATH",
+                        help="with --report: the HTML file to write (default: <data>/reports/cafesentinel-PERIOD.html)")
     parser.add_argument("--verify-admin", action="store_true",
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
@@ -100,6 +105,8 @@ def check_config(path: Path) -> int:
             print(f"  {json_path or '(file)'}: {message}")
         return EXIT_PROBLEMS
     print(f"{path}: OK" + ("" if config.is_configured else " (no targets set: nothing will be pinged)"))
+    for json_path, message in config_warnings(config):
+        print(f"  warning {json_path}: {message}")
     return EXIT_OK
 
 
@@ -188,6 +195,28 @@ def send_test(config: Config) -> int:
     return EXIT_OK if configured and all(configured) else EXIT_PROBLEMS
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """--report PERIOD [--out PATH]: read-only on the records, so it works while the monitor runs."""
+    from sentinel.services.recording.report import default_report_path, parse_period, write_report
+
+    parse_period(args.report)  # a bad period is a usage error before anything is read
+    data = DataDir(args.data_dir or default_data_dir())
+    config = Config()
+    for path in (args.config or default_config_path(), data.last_good_config):
+        try:
+            parsed, problems = parse_config(path.read_bytes())
+        except OSError:
+            continue
+        if not problems:
+            config = parsed
+            break
+    out = (args.out or default_report_path(data.reports, args.report)).resolve()
+    write_report(data.db, data.evidence, Schedule.from_settings(config.schedule_settings), args.report, out,
+                 time.time(), config.discord_settings.shop_name)
+    print(out)
+    return EXIT_OK
+
+
 def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     """The config to start with, and the problems of config.json if the last good copy had to stand in.
 
@@ -257,6 +286,7 @@ class Sentinel:
         from sentinel.monitor import core
         from sentinel.monitor.engine import Clock, Monitor
         from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.recording.evidence import EvidenceKeeper
         from sentinel.services.recording.storage import Storage
         from sentinel.services.screens.privacy import PrivacyMode
         from sentinel.services.screens.screenshots import Screenshotter
@@ -270,7 +300,8 @@ class Sentinel:
             lock = platform.InstanceLock("App", data.root)
             lock.acquire()
             self._add(Part("instance lock", close=lock.release))
-        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv,
+                               Schedule.from_settings(config.schedule_settings))
         self._add(Part("storage", close=self.storage.close))
         self.delivery = None
         if self.demo:
@@ -279,6 +310,7 @@ class Sentinel:
 
             self.clock = clock or DemoClock()
             prober, link_up = prober or DemoNetwork(self.clock), None
+            arp = getattr(prober, "arp", None)
             sink = FolderSink(data.demo_outbox, config.discord_settings.shop_name)
             print(f"Discord messages are written to {data.demo_outbox}", flush=True)
         else:
@@ -287,6 +319,8 @@ class Sentinel:
             from sentinel.services.discord.delivery import Delivery
 
             self.clock = clock or Clock()
+            # An injected prober (tests) brings its own ARP sweep, if any.
+            arp = getattr(prober, "arp", None) if prober is not None else platform.arp_seen
             prober, link_up = prober or Prober.create(), lan_link_up
             log.info("ICMP: %s sockets", "raw (privileged)" if getattr(prober, "privileged", False)
                      else "datagram (unprivileged)")
@@ -296,12 +330,13 @@ class Sentinel:
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
-                                 occupancy_enabled=occupancy.enabled)
+                                 occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
+                                 quiet=self._quiet)
         notifier = self.notifier
         timer_stop = threading.Event()
         timer = NotifierTimer(notifier, timer_stop)
@@ -317,7 +352,11 @@ class Sentinel:
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
                        apply=lambda c: screenshots.reconfigure(c.screenshot_settings)))
-        self.board = StatusBoard()
+        self.evidence = EvidenceKeeper(data.evidence, self.storage, screenshots.evidence,
+                                       retention_days=config.report_settings.evidence_retention_days,
+                                       wall_clock=self.clock.wall)
+        self._add(Part("evidence", start=self.evidence.start, stop=self.evidence.stop))
+        self.board = StatusBoard(self.clock.wall)
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
             self._add(Part("config watcher", start=watcher.start, stop=lambda _s: watcher.stop()))
@@ -326,7 +365,8 @@ class Sentinel:
         self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self._on_config):
+        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self.evidence.on_event,
+                           self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
@@ -339,11 +379,17 @@ class Sentinel:
         if self.demo or self.config_path is None:
             return
         from sentinel.services.web.api import ApiServer, ensure_api_token
+        from sentinel.services.web.metrics import Metrics
 
+        self.metrics = Metrics(__version__, lambda: self.config.discord_settings.shop_name)
+        self.bus.subscribe(self.metrics.on_event)
         api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
                         current_config=lambda: self.config, config_path=self.config_path,
-                        backup_dir=self.data.config_backups)
+                        backup_dir=self.data.config_backups, today=self.board.today,
+                        metrics=self.metrics.render, verify_admin=self._verify_admin_password,
+                        log_path=self.data.log_file)
+        self.board.listen(api.notify)
 
         def start() -> None:
             if self.config.api_settings.enabled:
@@ -351,6 +397,16 @@ class Sentinel:
 
         self._add(Part("api", start=start, stop=lambda _s: api.stop(),
                        apply=lambda c: api.reconfigure(c.api_settings)))
+
+    def _verify_admin_password(self, password: str):
+        """The web login: the vault's admin password and its lockout, shared with the desktop."""
+        vault = self.vault
+        if vault is None or self.vault_check.needs_setup:
+            return None
+        attempt = vault.verify("admin", password, self.clock.wall(), action="web login")
+        if attempt.alert is not None:
+            self.notifier.report("Wrong passwords", attempt.alert.text())
+        return attempt
 
     def _build_keeping_alive(self) -> None:
         from sentinel.guard import GUARD_FILE
@@ -371,6 +427,12 @@ class Sentinel:
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
             self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
+
+    def _quiet(self, event) -> bool:
+        """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
+        config = self.config
+        return is_quiet(event, Schedule.from_settings(config.schedule_settings),
+                        config.alert_settings.closed_hours_alerts)
 
     def _on_config(self, event) -> None:
         """A reloaded config goes to every part, each isolated from the others' failures."""
@@ -484,6 +546,10 @@ def main(argv: list[str] | None = None, prober=None) -> int:
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
+        if args.out and args.report is None:
+            raise UserError("sentinel_app.py: --out goes with --report")
+        if args.report is not None:
+            return report_command(args)
         if args.check_config:
             return check_config(config_path)
         if args.exit and not args.verify_admin:
