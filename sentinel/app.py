@@ -142,8 +142,7 @@ def ask_admin_password(vault) -> bool:
 def verify_admin(data: DataDir, then_exit: bool) -> int:
     """--verify-admin [--exit]: the password gate of uninstall.bat; --exit then stops app and guard."""
     from sentinel import platform
-    from sentinel.guard import guard_owner, heartbeat_owner
-    from sentinel.services.keepalive.partner import write_shutdown_intent
+    from sentinel.services.keepalive.pact import guard_owner, heartbeat_owner, write_shutdown_intent
     from sentinel.services.access.vault import Vault
 
     vault = Vault(data.root)
@@ -197,6 +196,13 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     if fallback_problems:
         raise ConfigError(problems)
     return fallback, tuple(problems)
+
+
+def monitor_allowance(config: Config) -> float:
+    """Twice the longest normal gap between two monitor ticks: the wait plus a tick that times
+    out, waits retry_delay and times out again. The guard waits at least --hang-seconds anyway."""
+    m, v = config.monitor_settings, config.verification_settings
+    return 2 * (m.interval_seconds + 2 * m.ping_timeout_seconds + v.retry_delay_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +289,17 @@ class Sentinel:
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
+        self.heartbeat = None
+        if not self.demo:
+            from sentinel.services.keepalive.partner import Heartbeat
+
+            self.heartbeat = heartbeat = Heartbeat(data.root, wall=self.clock.wall)
+            self._add(Part("heartbeat", start=heartbeat.start, stop=heartbeat.stop,
+                           apply=lambda c: heartbeat.allow("monitor", monitor_allowance(c))))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up,
+                               on_progress=self.progress("monitor", monitor_allowance(config)))
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
@@ -342,9 +356,9 @@ class Sentinel:
                        apply=lambda c: api.reconfigure(c.api_settings)))
 
     def _build_keeping_alive(self) -> None:
-        from sentinel.guard import GUARD_FILE
         from sentinel.services.access.vault import Vault
-        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
+        from sentinel.services.keepalive.pact import GUARD_FILE
+        from sentinel.services.keepalive.partner import GuardWatcher, default_guard_command
 
         self.vault = Vault(self.data.root)
         check = self.vault.check(self.clock.wall(), config_configured=self.config.is_configured)
@@ -352,14 +366,19 @@ class Sentinel:
         if check.tamper is not None:
             log.error("vault: %s", check.tamper.text())
             self.notifier.report("Setup tampered with", check.tamper.text())
-        heartbeat = Heartbeat(self.data.root)
-        self._add(Part("heartbeat", start=heartbeat.start, stop=lambda _s: heartbeat.stop()))
         # The guard is part of an installation once it has run for this data dir (guard.json);
         # an app started by hand (tests, a quick look) does not summon one.
         if (self.data.root / GUARD_FILE).exists():
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
             self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
+
+    def progress(self, part: str, allow_s: float = 0.0) -> Callable[[], None]:
+        """The beat function for a part that must keep moving (monitor tick, Tk drain): while
+        the guard sees it stall for --hang-seconds (or allow_s), it replaces the app."""
+        if self.heartbeat is None:  # the demo has no guard
+            return lambda: None
+        return self.heartbeat.part(part, allow_s)
 
     def _on_config(self, event) -> None:
         """A reloaded config goes to every part, each isolated from the others' failures."""
@@ -403,7 +422,7 @@ class Sentinel:
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""
-        from sentinel.services.keepalive.partner import write_shutdown_intent
+        from sentinel.services.keepalive.pact import write_shutdown_intent
 
         if self.guard_watcher is not None:
             self.guard_watcher.stop()
