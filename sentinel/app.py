@@ -18,7 +18,7 @@ from typing import Callable
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, atomic_write, parse_config
+from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
@@ -98,6 +98,8 @@ def check_config(path: Path) -> int:
             print(f"  {json_path or '(file)'}: {message}")
         return EXIT_PROBLEMS
     print(f"{path}: OK" + ("" if config.is_configured else " (no targets set: nothing will be pinged)"))
+    for json_path, message in config_warnings(config):
+        print(f"  warning {json_path}: {message}")
     return EXIT_OK
 
 
@@ -274,6 +276,7 @@ class Sentinel:
 
             self.clock = clock or DemoClock()
             prober, link_up = prober or DemoNetwork(self.clock), None
+            arp = getattr(prober, "arp", None)
             sink = FolderSink(data.demo_outbox, config.discord_settings.shop_name)
             print(f"Discord messages are written to {data.demo_outbox}", flush=True)
         else:
@@ -282,6 +285,8 @@ class Sentinel:
             from sentinel.services.discord.delivery import Delivery
 
             self.clock = clock or Clock()
+            # An injected prober (tests) brings its own ARP sweep, if any.
+            arp = getattr(prober, "arp", None) if prober is not None else platform.arp_seen
             prober, link_up = prober or Prober.create(), lan_link_up
             log.info("ICMP: %s sockets", "raw (privileged)" if getattr(prober, "privileged", False)
                      else "datagram (unprivileged)")
@@ -298,7 +303,7 @@ class Sentinel:
                            apply=lambda c: heartbeat.allow("monitor", monitor_allowance(c))))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up,
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp,
                                on_progress=self.progress("monitor", monitor_allowance(config)))
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
@@ -342,11 +347,17 @@ class Sentinel:
         if self.demo or self.config_path is None:
             return
         from sentinel.services.web.api import ApiServer, ensure_api_token
+        from sentinel.services.web.metrics import Metrics
 
+        self.metrics = Metrics(__version__, lambda: self.config.discord_settings.shop_name)
+        self.bus.subscribe(self.metrics.on_event)
         api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
                         current_config=lambda: self.config, config_path=self.config_path,
-                        backup_dir=self.data.config_backups)
+                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        metrics=self.metrics.render, verify_admin=self._verify_admin_password,
+                        log_path=self.data.log_file)
+        self.board.listen(api.notify)
 
         def start() -> None:
             if self.config.api_settings.enabled:
@@ -354,6 +365,21 @@ class Sentinel:
 
         self._add(Part("api", start=start, stop=lambda _s: api.stop(),
                        apply=lambda c: api.reconfigure(c.api_settings)))
+
+    def _dashboard(self) -> dict:
+        """What the web dashboard shows: the status window's content (GET /events)."""
+        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
+                "shop": self.config.discord_settings.shop_name, "version": __version__}
+
+    def _verify_admin_password(self, password: str):
+        """The web login: the vault's admin password and its lockout, shared with the desktop."""
+        vault = self.vault
+        if vault is None or self.vault_check.needs_setup:
+            return None
+        attempt = vault.verify("admin", password, self.clock.wall(), action="web login")
+        if attempt.alert is not None:
+            self.notifier.report("Wrong passwords", attempt.alert.text())
+        return attempt
 
     def _build_keeping_alive(self) -> None:
         from sentinel.services.access.vault import Vault

@@ -527,6 +527,17 @@ def _cross_checks(config: Config) -> list[tuple[str, str]]:
     return problems
 
 
+def config_warnings(config: Config) -> list[tuple[str, str]]:
+    """What is valid but worth telling the owner: (JSON path, plain message)."""
+    warnings = []
+    t, v = config.targets, config.verification_settings
+    if t.internet and (not v.secondary_target or v.secondary_target == t.internet):
+        warnings.append(("verification_settings.secondary_target",
+                         f"the internet is judged on one target only ({t.internet}): if that one server "
+                         "stops answering, it is recorded as an ISP outage; set a second target"))
+    return warnings
+
+
 def parse_config(data: bytes) -> tuple[Config | None, list[tuple[str, str]]]:
     """Bytes of a config file -> (Config, []) or (None, every problem)."""
     if not data.strip():
