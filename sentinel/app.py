@@ -232,12 +232,12 @@ class Sentinel:
     """
 
     def __init__(self, args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                 raw_config: bytes, *, clock=None, prober=None):
+                 raw_config: bytes, *, clock=None, prober=None, stopper: Stopper | None = None):
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
         self.headless = args.headless or not has_display()
         self.bus = EventBus()
-        self.stopper = Stopper()
+        self.stopper = stopper or Stopper()
         self._parts: list[Part] = []
         self._started = 0  # parts[:_started] have been started
         try:
@@ -437,6 +437,8 @@ class Sentinel:
 
         shell = DesktopShell(self)
         self.stopper.install(shell.request_stop)
+        if self.stopper.event.is_set():  # a signal while starting up
+            shell.request_stop()
         try:
             shell.run()
         finally:
@@ -491,8 +493,8 @@ def _logged(name: str, fn: Callable, *args) -> None:
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes, rejected: tuple = (), prober=None) -> int:
-    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober)
+                  raw_config: bytes, rejected: tuple = (), prober=None, stopper: Stopper | None = None) -> int:
+    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober, stopper=stopper)
     try:
         if rejected:
             log.error("config.json is invalid; running on the last good config")
@@ -524,9 +526,11 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             raise UserError("sentinel_app.py: --exit goes with --verify-admin")
         if args.verify_admin:
             return verify_admin(prepare_data_dir(args.data_dir or default_data_dir()), args.exit)
+        stopper = Stopper()
         if args.demo:
             from sentinel.monitor.demo import demo_config
 
+            stopper.install(stopper.event.set)  # a signal while starting up stops right after
             root = args.data_dir or Path(tempfile.mkdtemp(prefix="cafesentinel-demo-"))
             data = prepare_data_dir(root)
             config, raw, watched, rejected = demo_config(), b"", None, ()
@@ -538,8 +542,9 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             watched = config_path
             if args.send_test:
                 return send_test(config)
+            stopper.install(stopper.event.set)
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw, rejected, prober=prober)
+        return build_and_run(args, config, watched, data, raw, rejected, prober=prober, stopper=stopper)
     except AlreadyRunningError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
