@@ -22,6 +22,7 @@ from sentinel.config.model import Config, atomic_write, config_warnings, parse_c
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
+from sentinel.schedule import Schedule, is_quiet
 from sentinel.services.discord.delivery import TokenFilter
 
 log = logging.getLogger("sentinel")
@@ -45,6 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-config", action="store_true", help="validate the config and exit 0/1")
     parser.add_argument("--send-test", action="store_true", help="send one test message to each webhook")
     parser.add_argument("--version", action="version", version=f"CafeSentinel {__version__}")
+    parser.add_argument("--report", metavar="PERIOD",
+                        help="write the ISP report of YYYY-MM or YYYY-MM-DD (HTML + CSV) and print its path")
+    parser.add_argument("--out", type=Path, metavar="PATH",
+                        help="with --report: the HTML file to write (default: <data>/reports/cafesentinel-PERIOD.html)")
     parser.add_argument("--verify-admin", action="store_true",
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
@@ -178,6 +183,28 @@ def send_test(config: Config) -> int:
     return EXIT_OK if configured and all(configured) else EXIT_PROBLEMS
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """--report PERIOD [--out PATH]: read-only on the records, so it works while the monitor runs."""
+    from sentinel.services.recording.report import default_report_path, parse_period, write_report
+
+    parse_period(args.report)  # a bad period is a usage error before anything is read
+    data = DataDir(args.data_dir or default_data_dir())
+    config = Config()
+    for path in (args.config or default_config_path(), data.last_good_config):
+        try:
+            parsed, problems = parse_config(path.read_bytes())
+        except OSError:
+            continue
+        if not problems:
+            config = parsed
+            break
+    out = (args.out or default_report_path(data.reports, args.report)).resolve()
+    write_report(data.db, data.evidence, Schedule.from_settings(config.schedule_settings), args.report, out,
+                 time.time(), config.discord_settings.shop_name)
+    print(out)
+    return EXIT_OK
+
+
 def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     """The config to start with, and the problems of config.json if the last good copy had to stand in.
 
@@ -254,6 +281,7 @@ class Sentinel:
         from sentinel.monitor import core
         from sentinel.monitor.engine import Clock, Monitor
         from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.recording.evidence import EvidenceKeeper
         from sentinel.services.recording.storage import Storage
         from sentinel.services.screens.privacy import PrivacyMode
         from sentinel.services.screens.screenshots import Screenshotter
@@ -267,7 +295,8 @@ class Sentinel:
             lock = platform.InstanceLock("App", data.root)
             lock.acquire()
             self._add(Part("instance lock", close=lock.release))
-        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv,
+                               Schedule.from_settings(config.schedule_settings))
         self._add(Part("storage", close=self.storage.close))
         self.delivery = None
         if self.demo:
@@ -309,7 +338,8 @@ class Sentinel:
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
-                                 occupancy_enabled=occupancy.enabled)
+                                 occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
+                                 quiet=self._quiet)
         notifier = self.notifier
         timer_stop = threading.Event()
         timer = NotifierTimer(notifier, timer_stop)
@@ -325,6 +355,10 @@ class Sentinel:
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
                        apply=lambda c: screenshots.reconfigure(c.screenshot_settings)))
+        self.evidence = EvidenceKeeper(data.evidence, self.storage, screenshots.evidence,
+                                       retention_days=config.report_settings.evidence_retention_days,
+                                       wall_clock=self.clock.wall)
+        self._add(Part("evidence", start=self.evidence.start, stop=self.evidence.stop))
         self.board = StatusBoard()
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
@@ -334,7 +368,8 @@ class Sentinel:
         self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self._on_config):
+        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self.evidence.on_event,
+                           self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
@@ -405,6 +440,12 @@ class Sentinel:
         if self.heartbeat is None:  # the demo has no guard
             return lambda: None
         return self.heartbeat.part(part, allow_s)
+
+    def _quiet(self, event) -> bool:
+        """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
+        config = self.config
+        return is_quiet(event, Schedule.from_settings(config.schedule_settings),
+                        config.alert_settings.closed_hours_alerts)
 
     def _on_config(self, event) -> None:
         """A reloaded config goes to every part, each isolated from the others' failures."""
@@ -520,6 +561,10 @@ def main(argv: list[str] | None = None, prober=None) -> int:
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
+        if args.out and args.report is None:
+            raise UserError("sentinel_app.py: --out goes with --report")
+        if args.report is not None:
+            return report_command(args)
         if args.check_config:
             return check_config(config_path)
         if args.exit and not args.verify_admin:
