@@ -25,7 +25,7 @@ from sentinel.events import (ConfigRejected, DailyDigest, Event, IncidentConfirm
 from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
                                        clip, fit_lines, pack_lines)
-from sentinel.services.discord.digest import daily_digest, monthly_report
+from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.outbox import Attachment
 from sentinel.timefmt import clock, hms, stamp
 
