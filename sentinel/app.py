@@ -149,8 +149,7 @@ def ask_admin_password(vault) -> bool:
 def verify_admin(data: DataDir, then_exit: bool) -> int:
     """--verify-admin [--exit]: the password gate of uninstall.bat; --exit then stops app and guard."""
     from sentinel import platform
-    from sentinel.guard import guard_owner, heartbeat_owner
-    from sentinel.services.keepalive.partner import write_shutdown_intent
+    from sentinel.services.keepalive.pact import guard_owner, heartbeat_owner, write_shutdown_intent
     from sentinel.services.access.vault import Vault
 
     vault = Vault(data.root)
@@ -228,6 +227,13 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     return fallback, tuple(problems)
 
 
+def monitor_allowance(config: Config) -> float:
+    """Twice the longest normal gap between two monitor ticks: the wait plus a tick that times
+    out, waits retry_delay and times out again. The guard waits at least --hang-seconds anyway."""
+    m, v = config.monitor_settings, config.verification_settings
+    return 2 * (m.interval_seconds + 2 * m.ping_timeout_seconds + v.retry_delay_seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One piece of a running app as the root sees it.
@@ -253,12 +259,12 @@ class Sentinel:
     """
 
     def __init__(self, args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                 raw_config: bytes, *, clock=None, prober=None):
+                 raw_config: bytes, *, clock=None, prober=None, stopper: Stopper | None = None):
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
         self.headless = args.headless or not has_display()
         self.bus = EventBus()
-        self.stopper = Stopper()
+        self.stopper = stopper or Stopper()
         self._parts: list[Part] = []
         self._started = 0  # parts[:_started] have been started
         try:
@@ -318,9 +324,17 @@ class Sentinel:
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
+        self.heartbeat = None
+        if not self.demo:
+            from sentinel.services.keepalive.partner import Heartbeat
+
+            self.heartbeat = heartbeat = Heartbeat(data.root, wall=self.clock.wall)
+            self._add(Part("heartbeat", start=heartbeat.start, stop=heartbeat.stop,
+                           apply=lambda c: heartbeat.allow("monitor", monitor_allowance(c))))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp,
+                               on_progress=self.progress("monitor", monitor_allowance(config)))
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
@@ -349,7 +363,7 @@ class Sentinel:
         reports = Reports(self.storage, data.db, data.evidence, data.reports, bus.publish, config,
                           wall_clock=self.clock.wall)
         self._add(Part("reports", start=reports.start, stop=reports.stop, apply=reports.reconfigure))
-        self.board = StatusBoard()
+        self.board = StatusBoard(self.clock.wall)
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
             self._add(Part("config watcher", start=watcher.start, stop=lambda _s: watcher.stop()))
@@ -379,7 +393,7 @@ class Sentinel:
         api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
                         current_config=lambda: self.config, config_path=self.config_path,
-                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        backup_dir=self.data.config_backups, today=self.board.today,
                         metrics=self.metrics.render, verify_admin=self._verify_admin_password,
                         log_path=self.data.log_file)
         self.board.listen(api.notify)
@@ -390,11 +404,6 @@ class Sentinel:
 
         self._add(Part("api", start=start, stop=lambda _s: api.stop(),
                        apply=lambda c: api.reconfigure(c.api_settings)))
-
-    def _dashboard(self) -> dict:
-        """What the web dashboard shows: the status window's content (GET /events)."""
-        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
-                "shop": self.config.discord_settings.shop_name, "version": __version__}
 
     def _verify_admin_password(self, password: str):
         """The web login: the vault's admin password and its lockout, shared with the desktop."""
@@ -407,9 +416,9 @@ class Sentinel:
         return attempt
 
     def _build_keeping_alive(self) -> None:
-        from sentinel.guard import GUARD_FILE
         from sentinel.services.access.vault import Vault
-        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
+        from sentinel.services.keepalive.pact import GUARD_FILE
+        from sentinel.services.keepalive.partner import GuardWatcher, default_guard_command
 
         self.vault = Vault(self.data.root)
         check = self.vault.check(self.clock.wall(), config_configured=self.config.is_configured)
@@ -417,14 +426,19 @@ class Sentinel:
         if check.tamper is not None:
             log.error("vault: %s", check.tamper.text())
             self.notifier.report("Setup tampered with", check.tamper.text())
-        heartbeat = Heartbeat(self.data.root)
-        self._add(Part("heartbeat", start=heartbeat.start, stop=lambda _s: heartbeat.stop()))
         # The guard is part of an installation once it has run for this data dir (guard.json);
         # an app started by hand (tests, a quick look) does not summon one.
         if (self.data.root / GUARD_FILE).exists():
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
             self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
+
+    def progress(self, part: str, allow_s: float = 0.0) -> Callable[[], None]:
+        """The beat function for a part that must keep moving (monitor tick, Tk drain): while
+        the guard sees it stall for --hang-seconds (or allow_s), it replaces the app."""
+        if self.heartbeat is None:  # the demo has no guard
+            return lambda: None
+        return self.heartbeat.part(part, allow_s)
 
     def _quiet(self, event) -> bool:
         """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
@@ -463,6 +477,8 @@ class Sentinel:
 
         shell = DesktopShell(self)
         self.stopper.install(shell.request_stop)
+        if self.stopper.event.is_set():  # a signal while starting up
+            shell.request_stop()
         try:
             shell.run()
         finally:
@@ -474,7 +490,7 @@ class Sentinel:
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""
-        from sentinel.services.keepalive.partner import write_shutdown_intent
+        from sentinel.services.keepalive.pact import write_shutdown_intent
 
         if self.guard_watcher is not None:
             self.guard_watcher.stop()
@@ -517,8 +533,8 @@ def _logged(name: str, fn: Callable, *args) -> None:
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes, rejected: tuple = (), prober=None) -> int:
-    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober)
+                  raw_config: bytes, rejected: tuple = (), prober=None, stopper: Stopper | None = None) -> int:
+    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober, stopper=stopper)
     try:
         if rejected:
             log.error("config.json is invalid; running on the last good config")
@@ -554,9 +570,11 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             raise UserError("sentinel_app.py: --exit goes with --verify-admin")
         if args.verify_admin:
             return verify_admin(prepare_data_dir(args.data_dir or default_data_dir()), args.exit)
+        stopper = Stopper()
         if args.demo:
             from sentinel.monitor.demo import demo_config
 
+            stopper.install(stopper.event.set)  # a signal while starting up stops right after
             root = args.data_dir or Path(tempfile.mkdtemp(prefix="cafesentinel-demo-"))
             data = prepare_data_dir(root)
             config, raw, watched, rejected = demo_config(), b"", None, ()
@@ -568,8 +586,9 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             watched = config_path
             if args.send_test:
                 return send_test(config)
+            stopper.install(stopper.event.set)
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw, rejected, prober=prober)
+        return build_and_run(args, config, watched, data, raw, rejected, prober=prober, stopper=stopper)
     except AlreadyRunningError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
