@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
                         help="with --verify-admin: then stop the running monitor and its guard (0 stopped, 3 not)")
+    parser.add_argument("--setup", action="store_true",
+                        help="first-run setup on the console (passwords, targets, webhooks): a box without a display")
     return parser.parse_args(argv)
 
 
@@ -168,6 +170,15 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
     stopped = all(platform.wait_exit(p, 10.0) for p in (app, guard) if p is not None)
     print("monitor and guard stopped" if stopped else "the monitor or the guard did not stop in 10 s")
     return EXIT_OK if stopped else EXIT_ALREADY_RUNNING
+
+
+def setup_on_console(config_path: Path, data: DataDir) -> int:
+    """--setup: the setup wizard's questions on the console (sentinel/console_setup.py)."""
+    from sentinel.console_setup import run_setup
+    from sentinel.services.access.vault import Vault
+
+    config, _rejected = startup_config(read_config_file(config_path), data)
+    return run_setup(config_path, config, Vault(data.root), data.config_backups)
 
 
 def send_test(config: Config) -> int:
@@ -566,6 +577,8 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             raise UserError("sentinel_app.py: --exit goes with --verify-admin")
         if args.verify_admin:
             return verify_admin(prepare_data_dir(args.data_dir or default_data_dir()), args.exit)
+        if args.setup:
+            return setup_on_console(config_path, prepare_data_dir(args.data_dir or default_data_dir()))
         stopper = Stopper()
         if args.demo:
             from sentinel.monitor.demo import demo_config
