@@ -69,6 +69,16 @@ class DataDir:
         return self.root / "last_good_config.json"
 
     @property
+    def evidence(self) -> Path:
+        """Evidence screenshots of incidents (kept evidence_retention_days) for reports."""
+        return self.root / "evidence"
+
+    @property
+    def reports(self) -> Path:
+        """--report and the monthly report write their HTML (and CSV) here."""
+        return self.root / "reports"
+
+    @property
     def demo_outbox(self) -> Path:
         """--demo: Discord messages are written here instead of sent."""
         return self.root / "demo_outbox"
