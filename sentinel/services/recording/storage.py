@@ -92,6 +92,9 @@ CREATE TABLE IF NOT EXISTS evidence (
     id INTEGER PRIMARY KEY, incident_key TEXT NOT NULL, phase TEXT NOT NULL, at_wall REAL NOT NULL,
     file TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS marks (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS sessions_open ON sessions (end_wall);
 CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_key);
 CREATE INDEX IF NOT EXISTS incidents_open ON incidents (end_wall);
@@ -140,9 +143,7 @@ class Storage:
         with self._lock:
             if self._latest is not None:
                 self._queue_last_seen(self._latest)
-            if self._coverage_start is not None:
-                self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?",
-                            (self._coverage_last, self._coverage_start))
+            self._save_coverage()
             self._write()
             if self._waiting:
                 log.error("stopping with %d records that could not be written to %s", len(self._waiting),
@@ -150,6 +151,18 @@ class Storage:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def save_coverage(self) -> None:
+        """Write the open coverage interval up to the latest status (before a digest reads it)."""
+        with self._lock:
+            self._save_coverage()
+            self._write()
+
+    def _save_coverage(self) -> None:
+        if self._coverage_start is not None:
+            self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?",
+                        (self._coverage_last, self._coverage_start))
+            self._coverage_saved = self._coverage_last
 
     def _connection(self) -> sqlite3.Connection | None:
         """The open connection, opened (with the schema) if needed; None when that fails."""
@@ -221,6 +234,16 @@ class Storage:
         """(at_wall, in_session, total) of the occupancy snapshots since `since_wall`, oldest first."""
         return self._rows("SELECT at_wall, in_session, total FROM snapshots WHERE at_wall >= ? ORDER BY at_wall",
                           (since_wall,))
+
+    def mark(self, name: str) -> str | None:
+        """A small durable note (e.g. the last day whose digest was handled)."""
+        rows = self._rows("SELECT value FROM marks WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def set_mark(self, name: str, value: str) -> None:
+        with self._lock:
+            self._queue("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
+            self._write()
 
     # -- evidence --------------------------------------------------------------------------
 
