@@ -292,6 +292,7 @@ class Sentinel:
         from sentinel.monitor import core
         from sentinel.monitor.engine import Clock, Monitor
         from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.recording.digest import Reports
         from sentinel.services.recording.evidence import EvidenceKeeper
         from sentinel.services.recording.storage import Storage
         from sentinel.services.screens.privacy import PrivacyMode
@@ -370,6 +371,9 @@ class Sentinel:
                                        retention_days=config.report_settings.evidence_retention_days,
                                        wall_clock=self.clock.wall)
         self._add(Part("evidence", start=self.evidence.start, stop=self.evidence.stop))
+        reports = Reports(self.storage, data.db, data.evidence, data.reports, bus.publish, config,
+                          wall_clock=self.clock.wall)
+        self._add(Part("reports", start=reports.start, stop=reports.stop, apply=reports.reconfigure))
         self.board = StatusBoard(self.clock.wall)
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)

@@ -18,14 +18,15 @@ import time
 from collections import deque
 from typing import Callable, Protocol
 
-from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentEnded,
+from sentinel.charts import snapshot_chart
+from sentinel.events import (ConfigRejected, DailyDigest, Event, IncidentConfirmed, IncidentEnded, MonthlyReport,
                              OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted,
                              new_event_id)
 from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
                                        clip, fit_lines, pack_lines)
+from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.outbox import Attachment
-from sentinel.charts import snapshot_chart
 from sentinel.timefmt import clock, hms, stamp
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,10 @@ class Notifier:
             self._batch(event)
         elif isinstance(event, OccupancySnapshot):
             self._snapshot(event)
+        elif isinstance(event, DailyDigest):
+            self._alert(lambda: daily_digest(event))
+        elif isinstance(event, MonthlyReport):
+            self._alert(lambda: monthly_report(event))
         # Blip, IncidentOpened, MonitorStatus, ...: nothing to send.
 
     def report(self, title: str, text: str) -> None:
