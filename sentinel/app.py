@@ -22,7 +22,7 @@ from sentinel.config.model import Config, atomic_write, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
-from sentinel.services.discord.delivery import TokenFilter
+from sentinel.services.discord.webhook import TokenFilter
 
 log = logging.getLogger("sentinel")
 
@@ -166,7 +166,7 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
 
 def send_test(config: Config) -> int:
     """--send-test: one message to each configured webhook, one line per outcome."""
-    from sentinel.services.discord.delivery import send_test_messages
+    from sentinel.services.discord.webhook import send_test_messages
 
     if not config.discord_settings.enabled:
         print("Discord is disabled in the config (discord_settings.enabled); sending the test anyway")
@@ -274,12 +274,13 @@ class Sentinel:
             from sentinel.monitor.link import lan_link_up
             from sentinel.monitor.probe import Prober
             from sentinel.services.discord.delivery import Delivery
+            from sentinel.services.discord.outbox import Outbox
 
             self.clock = clock or Clock()
             prober, link_up = prober or Prober.create(), lan_link_up
             log.info("ICMP: %s sockets", "raw (privileged)" if getattr(prober, "privileged", False)
                      else "datagram (unprivileged)")
-            self.delivery = sink = Delivery(data.db, config.discord_settings, publish=bus.publish)
+            self.delivery = sink = Delivery(Outbox(data.db), config.discord_settings, publish=bus.publish)
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
@@ -290,7 +291,8 @@ class Sentinel:
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
-                                 occupancy_enabled=occupancy.enabled)
+                                 occupancy_enabled=occupancy.enabled,
+                                 status_board=config.discord_settings.status_board)
         notifier = self.notifier
         timer_stop = threading.Event()
         timer = NotifierTimer(notifier, timer_stop)
@@ -301,7 +303,8 @@ class Sentinel:
 
         self._add(Part("notifier", start=timer.start, stop=stop_timer,
                        apply=lambda c: notifier.reconfigure(c.occupancy_settings.batch_delay_seconds,
-                                                            c.occupancy_settings.enabled)))
+                                                            c.occupancy_settings.enabled,
+                                                            c.discord_settings.status_board)))
         self.screenshots = Screenshotter(shots, self.privacy, deliver=notifier.send_screenshot)
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
