@@ -1,4 +1,4 @@
-"""The command line is a contract (SPEC.md section 1): flags, exit codes, one-line errors."""
+"""The command line is a contract (README.md, "Command line"): flags, exit codes, one-line errors."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ def test_check_config_ok_and_problems(tmp_path):
     assert bad.returncode == 1
     assert "monitor_settings.pc_count" in bad.stdout and "monitor_settings.interval_seconds" in bad.stdout
     assert "x: unknown key" in bad.stdout
+
+
+def test_check_config_warns_when_the_internet_rests_on_one_target(tmp_path):
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps({"targets": {"internet": "203.0.113.1"},
+                                  "verification_settings": {"secondary_target": ""}}))
+    proc = run("--check-config", "--config", str(single))
+    assert proc.returncode == 0 and "OK" in proc.stdout
+    assert "warning verification_settings.secondary_target: the internet is judged on one target only" in proc.stdout
+    dual = tmp_path / "dual.json"
+    dual.write_text(json.dumps({"targets": {"internet": "203.0.113.1"},
+                                "verification_settings": {"secondary_target": "203.0.113.2"}}))
+    assert "warning" not in run("--check-config", "--config", str(dual)).stdout
 
 
 def test_broken_config_with_no_last_good_copy_refuses_to_start(tmp_path):

@@ -2,7 +2,7 @@
 
 The sections and key names are the seed's, so an owner's existing file keeps working; every
 key has a safe default. Validation never raises on bad input: it returns every problem with
-its JSON path, and `load_config` raises one ConfigError carrying all of them.
+its JSON path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sentinel.errors import ConfigError
 
 MAX_BACKUPS = 10
 MAX_PC_NAME_LEN = 32
@@ -527,6 +526,17 @@ def _cross_checks(config: Config) -> list[tuple[str, str]]:
     return problems
 
 
+def config_warnings(config: Config) -> list[tuple[str, str]]:
+    """What is valid but worth telling the owner: (JSON path, plain message)."""
+    warnings = []
+    t, v = config.targets, config.verification_settings
+    if t.internet and (not v.secondary_target or v.secondary_target == t.internet):
+        warnings.append(("verification_settings.secondary_target",
+                         f"the internet is judged on one target only ({t.internet}): if that one server "
+                         "stops answering, it is recorded as an ISP outage; set a second target"))
+    return warnings
+
+
 def parse_config(data: bytes) -> tuple[Config | None, list[tuple[str, str]]]:
     """Bytes of a config file -> (Config, []) or (None, every problem)."""
     if not data.strip():
@@ -564,14 +574,6 @@ def config_from_dict(raw: Any) -> tuple[Config | None, list[tuple[str, str]]]:
     except (ValueError, TypeError, RecursionError) as exc:  # huge ints, odd types, deep nesting
         return None, [("", f"not a config: {str(exc)[:80]}")]
     return parse_config(data)
-
-
-def load_config(path: Path) -> Config:
-    """Read and validate; raises ConfigError (or OSError for an unreadable file)."""
-    config, problems = parse_config(Path(path).read_bytes())
-    if problems:
-        raise ConfigError(problems)
-    return config
 
 
 def changed_sections(old: Config, new: Config) -> tuple[str, ...]:

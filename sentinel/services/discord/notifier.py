@@ -1,8 +1,8 @@
 """Turns bus events into Discord messages and hands them to the sink (never sends itself).
 
 Alerts channel: incidents (DOWN, still DOWN, RESTORED with evidence), UNSTABLE components,
-config problems, privacy on/off, monitor reports, a webhook Discord keeps refusing, and the
-live status board. Occupancy channel: one session summary per `batch_delay_seconds` window,
+config problems, privacy on/off, monitor reports, a webhook Discord keeps refusing, the daily
+digest and monthly report (reports.py), and the live status board. Occupancy channel: one session summary per `batch_delay_seconds` window,
 and snapshots with a chart. Screenshots channel: routine captures. Blips are never alerted.
 Every message is built in messages.py.
 
@@ -14,24 +14,24 @@ behind one lock.
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 from collections import deque
 from typing import Callable, Protocol
 
-from sentinel.events import (ComponentUnstable, ConfigRejected, DeliveryStatus, Event, IncidentConfirmed,
-                             IncidentEnded, IncidentReminder, MonitorStatus, OccupancySnapshot, PrivacyChanged,
-                             SessionEnded, SessionStarted)
+from sentinel.charts import snapshot_chart
+from sentinel.events import (ComponentUnstable, ConfigRejected, DailyDigest, DeliveryStatus, Event, IncidentConfirmed,
+                             IncidentEnded, IncidentReminder, MonitorStatus, MonthlyReport, OccupancySnapshot,
+                             PrivacyChanged, SessionEnded, SessionStarted)
 from sentinel.services.discord import messages
+from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.limits import MAX_FILE_BYTES
 from sentinel.services.discord.messages import Message
 from sentinel.today import Today, advance
 
 log = logging.getLogger(__name__)
 
-CHART_BARS = 24
 BOARD_EVERY_S = 60.0  # the status board is edited at most this often, and only when it changed
 
 
@@ -48,46 +48,24 @@ class Sink(Protocol):
 
 
 
-def draw_chart(history: list[tuple[float, int, int]], width: int = 480, height: int = 160) -> bytes:
-    """PNG bar chart of (at_wall, in_session, total) samples, newest on the right."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", (width, height), (47, 49, 54))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=11)
-    left, right, top, bottom = 6, width - 6, 8, height - 18
-    draw.line([(left, bottom), (right, bottom)], fill=(120, 120, 120))
-    samples = history[-CHART_BARS:]
-    slot = (right - left) / CHART_BARS
-    for i, (at_wall, in_session, total) in enumerate(samples):
-        x0 = left + (CHART_BARS - len(samples) + i) * slot + 2
-        x1 = x0 + slot - 4
-        share = in_session / total if total else 0.0
-        y0 = bottom - share * (bottom - top)
-        colour = (52, 152, 219) if i < len(samples) - 1 else (26, 188, 156)
-        if share > 0:
-            draw.rectangle([x0, y0, x1, bottom - 1], fill=colour)
-        if i == len(samples) - 1 or i % 3 == 0:
-            draw.text(((x0 + x1) / 2, bottom + 2), time.strftime("%H", time.localtime(at_wall)),
-                      fill=(200, 200, 200), font=font, anchor="ma")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
 class Notifier:
     """Bus subscriber: `bus.subscribe(notifier.on_event)`; a timer calls `flush_due()` every second.
 
     `evidence` is called (on the timer thread) at the end of an incident and returns WebP bytes,
     or None in privacy mode or when the capture failed. `clock` is monotonic (batch windows,
-    the board's minute), `wall_clock` epoch seconds (message times).
+    the board's minute), `wall_clock` epoch seconds (message times). `quiet(event)` says an alert
+    stays unsent (closed hours); `history(since_wall)` gives the stored snapshots (at_wall,
+    in_session, total) for the chart.
     """
 
     def __init__(self, sink: Sink, *, batch_delay_seconds: float = 30.0,
                  evidence: Callable[[], bytes | None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
-                 occupancy_enabled: bool = True, status_board: bool = True):
+                 occupancy_enabled: bool = True,
+                 quiet: Callable[[Event], bool] = lambda event: False,
+                 history: Callable[[float], list[tuple[float, int, int]]] | None = None,
+                 status_board: bool = True):
         self._sink = sink
         self._evidence = evidence
         self._clock, self._wall = clock, wall_clock
@@ -97,7 +75,8 @@ class Notifier:
         self._board_enabled = status_board
         self._batch: tuple[float, list, list] | None = None  # (window opened, started, ended)
         self._alerts: deque = deque()  # alert builders waiting for the timer thread (evidence capture)
-        self._history: deque = deque(maxlen=CHART_BARS)
+        self._quiet = quiet
+        self._history = history
         self._today = Today()
         self._status: MonitorStatus | None = None
         self._board_view: messages.BoardView | None = None  # what the board was last asked to show
@@ -121,6 +100,8 @@ class Notifier:
             self._today = advance(self._today, event, wall)
             if isinstance(event, MonitorStatus):
                 self._status = event
+        if self._quiet(event):
+            return
         if isinstance(event, IncidentConfirmed):
             self._alert(lambda: messages.incident_down(event, self._number(event.key, event.started_wall)))
         elif isinstance(event, IncidentEnded):
@@ -141,6 +122,10 @@ class Notifier:
             self._snapshot(event)
         elif isinstance(event, DeliveryStatus):
             self._delivery_status(event, wall)
+        elif isinstance(event, DailyDigest):
+            self._alert(lambda: daily_digest(event))
+        elif isinstance(event, MonthlyReport):
+            self._alert(lambda: monthly_report(event))
         # Blip, IncidentOpened, MonitorStatus, ...: nothing to send (they feed today's uptime).
 
     def report(self, title: str, text: str) -> None:
@@ -208,13 +193,12 @@ class Notifier:
 
     def _snapshot(self, event: OccupancySnapshot) -> None:
         with self._lock:
-            self._history.append((event.at_wall, event.in_session, event.total))
-            history = list(self._history)
             enabled = self._occupancy_enabled
         if not enabled or not self._sink.accepts("occupancy"):
             return
         try:
-            chart = draw_chart(history)
+            history = self._history(event.at_wall - 86400.0) if self._history else []
+            chart = snapshot_chart(history or [(event.at_wall, event.in_session, event.total)], event.at_wall)
         except Exception:
             log.exception("drawing the occupancy chart failed; sending the snapshot without it")
             chart = None
