@@ -171,3 +171,39 @@ def test_atomic_write_waits_for_a_reader_that_holds_the_file_open(tmp_path):
     assert outcome == ["written"]
     assert target.read_bytes() == b"new"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_arp_row_matches_the_sdk_layout():
+    import ctypes
+
+    from sentinel.platform import windows
+
+    row = windows.MIB_IPNET_ROW2
+    assert ctypes.sizeof(windows.SOCKADDR_INET) == 28
+    assert ctypes.sizeof(row) == 88
+    assert [(name, getattr(row, name).offset) for name in (
+        "InterfaceIndex", "InterfaceLuid", "PhysicalAddress", "PhysicalAddressLength", "State", "Flags",
+        "ReachabilityTime")] == [("InterfaceIndex", 28), ("InterfaceLuid", 32), ("PhysicalAddress", 40),
+                                 ("PhysicalAddressLength", 72), ("State", 76), ("Flags", 80),
+                                 ("ReachabilityTime", 84)]
+
+
+def test_arp_calls_load_and_nothing_leaves_loopback():
+    """Only loopback is asked here (the test box's own LAN is out of bounds): ResolveIpNetEntry2
+    refuses a loopback address (ERROR_INVALID_PARAMETER on Windows; Wine may answer that it is
+    not supported) and arp_seen asks nothing for addresses on no interface's network."""
+    import ctypes
+    from ctypes import wintypes
+
+    from sentinel.platform import windows
+
+    assert windows._ResolveIpNetEntry2 is not None, "iphlpapi has no ResolveIpNetEntry2"
+    index = wintypes.DWORD()
+    code = windows._GetBestInterface(windows._ip_dword("127.0.0.1"), ctypes.byref(index))
+    print(f"\nGetBestInterface(127.0.0.1) -> {code}, interface {index.value}")
+    results = {}
+    windows._resolve_arp("127.0.0.1", index.value or 1, results)
+    print(f"ResolveIpNetEntry2(127.0.0.1) -> {results}")
+    assert results["127.0.0.1"] != 0, "loopback resolved by ARP?"
+    assert windows._arp_in_flight == set()
+    assert platform.arp_seen(["127.0.0.9", "not an address"], 0.2) == set()
