@@ -188,22 +188,25 @@ def test_arp_row_matches_the_sdk_layout():
                                  ("ReachabilityTime", 84)]
 
 
-def test_arp_calls_load_and_nothing_leaves_loopback():
-    """Only loopback is asked here (the test box's own LAN is out of bounds): ResolveIpNetEntry2
-    refuses a loopback address (ERROR_INVALID_PARAMETER on Windows; Wine may answer that it is
-    not supported) and arp_seen asks nothing for addresses on no interface's network."""
+def test_arp_calls_load_and_nothing_leaves_loopback(monkeypatch):
+    """Only loopback is asked here (the test box's own LAN is out of bounds). On Windows
+    ResolveIpNetEntry2 refuses a loopback address, so nothing is seen and nothing is sent;
+    Wine 8's iphlpapi has no ResolveIpNetEntry2, and the backend then says ARP is unavailable
+    (the engine goes by ping alone)."""
     import ctypes
     from ctypes import wintypes
 
-    from sentinel.platform import windows
+    from sentinel.platform import ArpUnavailableError, windows
 
-    assert windows._ResolveIpNetEntry2 is not None, "iphlpapi has no ResolveIpNetEntry2"
     index = wintypes.DWORD()
-    code = windows._GetBestInterface(windows._ip_dword("127.0.0.1"), ctypes.byref(index))
-    print(f"\nGetBestInterface(127.0.0.1) -> {code}, interface {index.value}")
-    results = {}
-    windows._resolve_arp("127.0.0.1", index.value or 1, results)
-    print(f"ResolveIpNetEntry2(127.0.0.1) -> {results}")
-    assert results["127.0.0.1"] != 0, "loopback resolved by ARP?"
+    assert windows._GetBestInterface(windows._ip_dword("127.0.0.1"), ctypes.byref(index)) == 0
+    print(f"\nGetBestInterface(127.0.0.1) -> interface {index.value}; "
+          f"ResolveIpNetEntry2 {'present' if windows._ResolveIpNetEntry2 else 'missing'}")
+    assert platform.arp_seen(["127.0.0.9", "not an address"], 0.2) == set()  # on no network of ours
+    monkeypatch.setattr(windows, "arp_interface", lambda addresses: ("loopback", "127.0.0.1", ["127.0.0.2"]))
+    if windows._ResolveIpNetEntry2 is None:
+        with pytest.raises(ArpUnavailableError):
+            platform.arp_seen(["127.0.0.2"], 0.2)
+    else:
+        assert platform.arp_seen(["127.0.0.2"], 0.2) == set()
     assert windows._arp_in_flight == set()
-    assert platform.arp_seen(["127.0.0.9", "not an address"], 0.2) == set()
