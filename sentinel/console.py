@@ -8,12 +8,14 @@ from typing import Callable, TextIO
 
 from sentinel.events import (
     Blip,
+    ComponentUnstable,
     ConfigRejected,
     ConfigReloaded,
     DatabaseReplaced,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
+    IncidentReminder,
     MonitorStatus,
     OccupancySnapshot,
     PrivacyChanged,
@@ -21,7 +23,7 @@ from sentinel.events import (
     SessionEnded,
     SessionStarted,
 )
-from sentinel.timefmt import clock, hms, stamp
+from sentinel.timefmt import clock, hms, spoken, stamp
 
 
 def describe(event) -> str | None:
@@ -34,6 +36,10 @@ def describe(event) -> str | None:
         return f"{event.component.label} RESTORED after {hms(event.duration_s)}"
     if isinstance(event, Blip):
         return f"{event.component.label} blip of {event.duration_s:.1f} s (not an incident)"
+    if isinstance(event, IncidentReminder):
+        return f"{event.component.label} still DOWN ({hms(event.duration_s)})"
+    if isinstance(event, ComponentUnstable):
+        return f"{event.component.label} UNSTABLE: {event.blips} blips within {spoken(event.window_s)}"
     if isinstance(event, SessionStarted):
         return f"{event.pc} session started (since {clock(event.started_wall)})"
     if isinstance(event, SessionEnded):
