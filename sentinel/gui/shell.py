@@ -24,7 +24,7 @@ class DesktopShell:
     def __init__(self, sentinel) -> None:
         self._app = sentinel
         self._dialog = None
-        self.desktop = Desktop(sentinel.bus, sentinel.config.model, on_privacy=self.privacy, on_send_test=self.send_test,
+        self.desktop = Desktop(sentinel.bus, sentinel.config, on_privacy=self.privacy, on_send_test=self.send_test,
                                on_exit=self.exit, recent_incidents=self._recent_incidents,
                                clock=sentinel.clock.wall, show_window=sentinel.demo)
 

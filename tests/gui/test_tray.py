@@ -312,3 +312,43 @@ def _screenshot_tray(display: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image = image.resize((image.width * 3, image.height * 3), Image.Resampling.NEAREST)
     image.save(SCREENSHOTS / "tray.png", optimize=True)
+
+
+def _tray_layout(display: str) -> list[tuple[str, int, int, int]]:
+    """(kind, width, height, x on screen) of our icons docked in the panel, left to right."""
+    icons = []
+    for line in _docked(display).values():
+        kind = line.rsplit('"CafeSentinel-', 1)[1].split('"')[0]
+        size, position = line.split()[-2:]
+        width, height = (int(v) for v in size.split("+")[0].split("x"))
+        icons.append((kind, width, height, int(position.lstrip("+").split("+")[0])))
+    return sorted(icons, key=lambda icon: icon[3])
+
+
+SAMPLE_S, SAMPLES = 0.5, 60  # 30 s of --demo: the router blip, PCs coming and going, the internet outage
+
+
+@pytest.mark.needs_display
+def test_icons_sit_still_through_30_s_of_demo(trayer, gui_display, tmp_path):
+    """Every sample shows the four icons at the tray's slot size, in one order (no re-docking)."""
+    from tests.helpers.apprun import AppRun
+
+    app = AppRun(AppRun.command("--demo", "--data-dir", str(tmp_path / "data")), env={"DISPLAY": gui_display.display})
+    try:
+        app.wait_line("CafeSentinel demo")
+        assert _wait(lambda: len(_tray_layout(gui_display.display)) == 4, 20), _tree(gui_display.display)
+        first = _tray_layout(gui_display.display)
+        order = [kind for kind, *_ in first]
+        slot = {(w, h) for _, w, h, _ in first}
+        assert len(slot) == 1 and min(next(iter(slot))) >= 16, first
+        bad = []
+        stop = threading.Event()
+        for n in range(SAMPLES):
+            layout = _tray_layout(gui_display.display)
+            if [kind for kind, *_ in layout] != order or {(w, h) for _, w, h, _ in layout} != slot:
+                bad.append((n, layout))
+            stop.wait(SAMPLE_S)
+        assert app.proc.poll() is None, app.stderr_tail()
+        assert not bad, f"{len(bad)} of {SAMPLES} samples differ from {first}: {bad[:5]}"
+    finally:
+        app.kill()
