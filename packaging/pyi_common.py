@@ -48,6 +48,14 @@ COMMON_IMPORTS = [
     "requests",
 ]
 
+# Data files the app reads beside its modules: the web dashboard's page and assets.
+APP_DATAS = [("sentinel/services/web/static", "sentinel/services/web/static")]
+
+
+def app_datas(spec_dir: str) -> list[tuple[str, str]]:
+    return [(str(Path(spec_dir) / source), target) for source, target in APP_DATAS]
+
+
 # Never used at run time; keeps the bundles smaller. numpy is only an optional extra of Pillow
 # (Image.__array_interface__), but where it is installed the analysis pulls in ~45 MiB of it.
 EXCLUDES = ["numpy", "yaml", "pytest", "_pytest", "PyInstaller", "pip", "setuptools", "gi",

@@ -12,12 +12,13 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from sentinel import __version__
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, atomic_write, parse_config
+from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
@@ -26,7 +27,8 @@ from sentinel.services.discord.delivery import TokenFilter
 log = logging.getLogger("sentinel")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
-STOP_TIMEOUT_S = 2.5  # SPEC: a clean stop within 3 s
+EXIT_CRASHED = 70  # an unexpected exception (BSD sysexits EX_SOFTWARE); the traceback is in the log
+STOP_DEADLINE_S = 2.5  # every part stopped within this (README: a clean stop within 3 s)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,6 +83,13 @@ def setup_logging(data: DataDir, retention_days: int) -> None:
     logging.captureWarnings(True)
 
 
+def apply_log_retention(config: Config) -> None:
+    """A reloaded log_retention_days applies at the next rotation."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.handlers.TimedRotatingFileHandler):
+            handler.backupCount = config.system_settings.log_retention_days
+
+
 def check_config(path: Path) -> int:
     config, problems = parse_config(read_config_file(path))
     if problems:
@@ -89,6 +98,8 @@ def check_config(path: Path) -> int:
             print(f"  {json_path or '(file)'}: {message}")
         return EXIT_PROBLEMS
     print(f"{path}: OK" + ("" if config.is_configured else " (no targets set: nothing will be pinged)"))
+    for json_path, message in config_warnings(config):
+        print(f"  warning {json_path}: {message}")
     return EXIT_OK
 
 
@@ -176,7 +187,10 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     """
     config, problems = parse_config(raw)
     if not problems:
-        atomic_write(data.last_good_config, raw)
+        try:
+            atomic_write(data.last_good_config, raw)
+        except OSError as exc:  # a full disk must not stop monitoring; the older copy stays
+            log.warning("cannot save the last good config %s: %s", data.last_good_config, exc)
         return config, ()
     try:
         fallback, fallback_problems = parse_config(data.last_good_config.read_bytes())
@@ -187,39 +201,76 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     return fallback, tuple(problems)
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One piece of a running app as the root sees it.
+
+    start(): begin work (threads, sockets). stop(seconds): end that work within that many
+    seconds (only called after start). close(): release what building it took (files, locks).
+    apply(config): take a reloaded Config; every part takes the whole Config the same way.
+    """
+
+    name: str
+    start: Callable[[], None] | None = None
+    stop: Callable[[float], None] | None = None
+    close: Callable[[], None] | None = None
+    apply: Callable[[Config], None] | None = None
+
+
 class Sentinel:
-    """Every part of a running app, built and wired in one place; start(), run(), stop()."""
+    """Every part of a running app, built and wired in one place; start(), run(), stop(deadline).
+
+    Parts are registered as they are built (`_add`), so a part that fails to build leaves
+    nothing behind: what was built before it is stopped and closed again. `clock` is the one
+    clock every part gets (the demo's runs fast); `prober` replaces the ICMP prober.
+    """
 
     def __init__(self, args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                 raw_config: bytes):
-        from sentinel.monitor import core
-        from sentinel.monitor.engine import Clock, Monitor
-        from sentinel.config.watch import ConfigWatcher
-        from sentinel.services.discord.notifier import Notifier, NotifierTimer
-        from sentinel.services.screens.privacy import PrivacyMode
-        from sentinel.services.screens.screenshots import Screenshotter
-        from sentinel.services.web.status import StatusBoard
-        from sentinel.services.recording.storage import Storage
-
+                 raw_config: bytes, *, clock=None, prober=None):
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
         self.headless = args.headless or not has_display()
-        self.bus = bus = EventBus()
+        self.bus = EventBus()
         self.stopper = Stopper()
-        self.lock = None
+        self._parts: list[Part] = []
+        self._started = 0  # parts[:_started] have been started
+        try:
+            self._build(raw_config, clock, prober)
+        except BaseException:
+            self.stop(STOP_DEADLINE_S)
+            raise
+
+    def _add(self, part: Part):
+        self._parts.append(part)
+
+    def _build(self, raw_config: bytes, clock, prober) -> None:
+        from sentinel.config.watch import ConfigWatcher
+        from sentinel.monitor import core
+        from sentinel.monitor.engine import Clock, Monitor
+        from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.recording.storage import Storage
+        from sentinel.services.screens.privacy import PrivacyMode
+        from sentinel.services.screens.screenshots import Screenshotter
+        from sentinel.services.web.status import StatusBoard
+
+        config, data, bus = self.config, self.data, self.bus
+        self._add(Part("logging", apply=apply_log_retention))
         if not self.demo:
             from sentinel import platform
 
-            self.lock = platform.InstanceLock("App", data.root)
-            self.lock.acquire()
+            lock = platform.InstanceLock("App", data.root)
+            lock.acquire()
+            self._add(Part("instance lock", close=lock.release))
         self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        self._add(Part("storage", close=self.storage.close))
+        self.delivery = None
         if self.demo:
             from sentinel.monitor.demo import DemoClock, DemoNetwork
             from sentinel.services.discord.folder_sink import FolderSink
 
-            self.clock = DemoClock()
-            prober, link_up = DemoNetwork(self.clock), None
-            self.delivery = None
+            self.clock = clock or DemoClock()
+            prober, link_up = prober or DemoNetwork(self.clock), None
+            arp = getattr(prober, "arp", None)
             sink = FolderSink(data.demo_outbox, config.discord_settings.shop_name)
             print(f"Discord messages are written to {data.demo_outbox}", flush=True)
         else:
@@ -227,96 +278,133 @@ class Sentinel:
             from sentinel.monitor.probe import Prober
             from sentinel.services.discord.delivery import Delivery
 
-            self.clock = Clock()
-            prober, link_up = Prober.create(), lan_link_up
-            log.info("ICMP: %s sockets", "raw (privileged)" if prober.privileged else "datagram (unprivileged)")
+            self.clock = clock or Clock()
+            # An injected prober (tests) brings its own ARP sweep, if any.
+            arp = getattr(prober, "arp", None) if prober is not None else platform.arp_seen
+            prober, link_up = prober or Prober.create(), lan_link_up
+            log.info("ICMP: %s sockets", "raw (privileged)" if getattr(prober, "privileged", False)
+                     else "datagram (unprivileged)")
             self.delivery = sink = Delivery(data.db, config.discord_settings, publish=bus.publish)
+            delivery = self.delivery
+            self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
+                           apply=lambda c: delivery.reconfigure(c.discord_settings)))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up)
-        shots = config.screenshot_settings
-        occupancy = config.occupancy_settings
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
+        shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
                                  occupancy_enabled=occupancy.enabled)
-        self.screenshots = Screenshotter(shots, self.privacy, deliver=self.notifier.send_screenshot)
-        self._timer_stop = threading.Event()
-        self.notifier_timer = NotifierTimer(self.notifier, self._timer_stop)
+        notifier = self.notifier
+        timer_stop = threading.Event()
+        timer = NotifierTimer(notifier, timer_stop)
+
+        def stop_timer(seconds: float) -> None:
+            timer_stop.set()
+            timer.join(seconds)
+
+        self._add(Part("notifier", start=timer.start, stop=stop_timer,
+                       apply=lambda c: notifier.reconfigure(c.occupancy_settings.batch_delay_seconds,
+                                                            c.occupancy_settings.enabled)))
+        self.screenshots = Screenshotter(shots, self.privacy, deliver=notifier.send_screenshot)
+        screenshots = self.screenshots
+        self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
+                       apply=lambda c: screenshots.reconfigure(c.screenshot_settings)))
         self.board = StatusBoard()
-        self.watcher = None
-        if config_path is not None:
-            self.watcher = ConfigWatcher(config_path, config, bus, raw_config, data.last_good_config)
-        self.api = self._build_api()
-        self.vault = None
-        self.heartbeat = self.guard_watcher = None
+        if self.config_path is not None:
+            watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
+            self._add(Part("config watcher", start=watcher.start, stop=lambda _s: watcher.stop()))
+        self._build_api()
+        self.vault = self.vault_check = None
+        self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, self.monitor.on_event, self.notifier.on_event,
-                           self.board.on_event, self._on_config):
+        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
 
             bus.subscribe(StatusPrinter(self.clock.wall).on_event)
-        self.desktop = None
+        # Last to start, first to stop: nothing is published before the consumers run.
+        self._add(Part("monitor", start=self.monitor.start, stop=self.monitor.stop, apply=self.monitor.reconfigure))
 
-    def _build_api(self):
+    def _build_api(self) -> None:
         if self.demo or self.config_path is None:
-            return None
+            return
         from sentinel.services.web.api import ApiServer, ensure_api_token
+        from sentinel.services.web.metrics import Metrics
 
-        return ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
-                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
-                         current_config=lambda: self.config, config_path=self.config_path,
-                         backup_dir=self.data.config_backups)
+        self.metrics = Metrics(__version__, lambda: self.config.discord_settings.shop_name)
+        self.bus.subscribe(self.metrics.on_event)
+        api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
+                        incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
+                        current_config=lambda: self.config, config_path=self.config_path,
+                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        metrics=self.metrics.render, verify_admin=self._verify_admin_password,
+                        log_path=self.data.log_file)
+        self.board.listen(api.notify)
+
+        def start() -> None:
+            if self.config.api_settings.enabled:
+                api.start()
+
+        self._add(Part("api", start=start, stop=lambda _s: api.stop(),
+                       apply=lambda c: api.reconfigure(c.api_settings)))
+
+    def _dashboard(self) -> dict:
+        """What the web dashboard shows: the status window's content (GET /events)."""
+        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
+                "shop": self.config.discord_settings.shop_name, "version": __version__}
+
+    def _verify_admin_password(self, password: str):
+        """The web login: the vault's admin password and its lockout, shared with the desktop."""
+        vault = self.vault
+        if vault is None or self.vault_check.needs_setup:
+            return None
+        attempt = vault.verify("admin", password, self.clock.wall(), action="web login")
+        if attempt.alert is not None:
+            self.notifier.report("Wrong passwords", attempt.alert.text())
+        return attempt
 
     def _build_keeping_alive(self) -> None:
         from sentinel.guard import GUARD_FILE
-        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
         from sentinel.services.access.vault import Vault
+        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
 
         self.vault = Vault(self.data.root)
-        check = self.vault.check(time.time(), config_configured=self.config.is_configured)
+        check = self.vault.check(self.clock.wall(), config_configured=self.config.is_configured)
         self.vault_check = check
         if check.tamper is not None:
             log.error("vault: %s", check.tamper.text())
             self.notifier.report("Setup tampered with", check.tamper.text())
-        self.heartbeat = Heartbeat(self.data.root)
+        heartbeat = Heartbeat(self.data.root)
+        self._add(Part("heartbeat", start=heartbeat.start, stop=lambda _s: heartbeat.stop()))
         # The guard is part of an installation once it has run for this data dir (guard.json);
         # an app started by hand (tests, a quick look) does not summon one.
         if (self.data.root / GUARD_FILE).exists():
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
+            self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
 
     def _on_config(self, event) -> None:
-        """A reloaded config applies to every part (the monitor subscribes on its own)."""
+        """A reloaded config goes to every part, each isolated from the others' failures."""
         if not isinstance(event, ConfigReloaded):
             return
-        config: Config = event.config
-        self.config = config
-        if self.delivery is not None:
-            self.delivery.reconfigure(config.discord_settings)
-        occupancy = config.occupancy_settings
-        self.notifier.reconfigure(occupancy.batch_delay_seconds, occupancy.enabled)
-        self.screenshots.reconfigure(config.screenshot_settings)
-        if self.api is not None:
-            self.api.reconfigure(config.api_settings)
+        self.config = event.config
+        for part in self._parts:
+            if part.apply is None:
+                continue
+            try:
+                part.apply(event.config)
+            except Exception:
+                log.exception("%s could not apply the new config", part.name)
 
     def start(self) -> None:
-        if self.delivery is not None:
-            self.delivery.start()
-        self.notifier_timer.start()
-        self.screenshots.start()
-        if self.watcher is not None:
-            self.watcher.start()
-        if self.api is not None and self.config.api_settings.enabled:
-            self.api.start()
-        if self.heartbeat is not None:
-            self.heartbeat.start()
-        if self.guard_watcher is not None:
-            self.guard_watcher.start()
-        self.monitor.start()
+        for part in self._parts[self._started:]:
+            if part.start is not None:
+                part.start()
+            self._started += 1
         log.info("CafeSentinel %s running (data in %s)", __version__, self.data.root)
 
     def run(self) -> None:
@@ -346,30 +434,46 @@ class Sentinel:
         if self.guard_watcher is not None:
             self.guard_watcher.stop()
         if not self.demo:
-            write_shutdown_intent(self.data.root)
+            write_shutdown_intent(self.data.root, wall=self.clock.wall)
 
-    def stop(self) -> None:
+    def stop(self, deadline_s: float = STOP_DEADLINE_S) -> bool:
+        """Stop every part, last built first, all within `deadline_s` real seconds; True if they did.
+
+        Safe after a failed build (only what was built is stopped) and idempotent.
+        """
         log.info("stopping")
-        self.monitor.stop(1.5)
-        for part in (self.watcher, self.screenshots, self.api, self.guard_watcher):
-            if part is not None:
-                part.stop()
-        self._timer_stop.set()
-        self.notifier_timer.join(1.0)
-        if self.delivery is not None:
-            self.delivery.stop(0.5)
-            self.delivery.close()
-        if self.heartbeat is not None:
-            self.heartbeat.stop()
-        self.storage.close()
-        if self.lock is not None:
-            self.lock.release()
-        log.info("stopped cleanly")
+        began = time.monotonic()
+        late = []
+        while self._parts:
+            part = self._parts.pop()
+            started = len(self._parts) < self._started
+            self._started = min(self._started, len(self._parts))
+            left = max(0.05, deadline_s - (time.monotonic() - began))
+            if started and part.stop is not None:
+                _logged(part.name, part.stop, left)
+            if part.close is not None:
+                _logged(part.name, part.close)
+            if time.monotonic() - began > deadline_s:
+                late.append(part.name)
+        took = time.monotonic() - began
+        if late:
+            log.warning("stop took %.2f s (over %.1f s at: %s)", took, deadline_s, ", ".join(late))
+        else:
+            log.info("stopped cleanly in %.2f s", took)
+        return not late
+
+
+def _logged(name: str, fn: Callable, *args) -> None:
+    """Run one stop step; a failing part is logged and the others still stop."""
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("stopping %s failed", name)
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes, rejected: tuple = ()) -> int:
-    sentinel = Sentinel(args, config, config_path, data, raw_config)
+                  raw_config: bytes, rejected: tuple = (), prober=None) -> int:
+    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober)
     try:
         if rejected:
             log.error("config.json is invalid; running on the last good config")
@@ -387,7 +491,8 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prober=None) -> int:
+    """The app's entry point; returns the exit code. `prober` replaces the ICMP prober."""
     from sentinel.stdio import redirect_if_missing
 
     redirect_if_missing(default_data_dir() / "logs" / "console.log")  # windowed builds have no console
@@ -415,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.send_test:
                 return send_test(config)
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw, rejected)
+        return build_and_run(args, config, watched, data, raw, rejected, prober=prober)
     except AlreadyRunningError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
@@ -429,3 +534,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except Exception as exc:
+        # Into the log file once logging is set up (before that, logging's last resort: stderr).
+        log.critical("unexpected failure, exiting with code %d", EXIT_CRASHED, exc_info=True)
+        print(f"sentinel_app.py: unexpected failure: {type(exc).__name__}: {exc} "
+              "(traceback in logs/sentinel.log)", file=sys.stderr)
+        return EXIT_CRASHED

@@ -57,6 +57,19 @@ def test_check_config_ok_and_problems(tmp_path):
     assert "x: unknown key" in bad.stdout
 
 
+def test_check_config_warns_when_the_internet_rests_on_one_target(tmp_path):
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps({"targets": {"internet": "203.0.113.1"},
+                                  "verification_settings": {"secondary_target": ""}}))
+    proc = run("--check-config", "--config", str(single))
+    assert proc.returncode == 0 and "OK" in proc.stdout
+    assert "warning verification_settings.secondary_target: the internet is judged on one target only" in proc.stdout
+    dual = tmp_path / "dual.json"
+    dual.write_text(json.dumps({"targets": {"internet": "203.0.113.1"},
+                                "verification_settings": {"secondary_target": "203.0.113.2"}}))
+    assert "warning" not in run("--check-config", "--config", str(dual)).stdout
+
+
 def test_broken_config_with_no_last_good_copy_refuses_to_start(tmp_path):
     bad_path = tmp_path / "bad.json"
     bad_path.write_text("{")

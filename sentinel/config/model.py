@@ -15,6 +15,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +35,47 @@ class _Check:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class HugeNumber:
+    """Stands in for a JSON integer too long to be any setting (Python refuses 4301+ digits)."""
+
+    digits: int
+
+
+MAX_NUMBER_DIGITS = 30
+
+
+def _parse_int(text: str) -> int | HugeNumber:
+    return HugeNumber(len(text)) if len(text) > MAX_NUMBER_DIGITS else int(text)
+
+
 def _describe(raw: Any) -> str:
-    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) > 10**12:
+    """A short, safe rendering of a bad value for a problem message (never raises)."""
+    if isinstance(raw, HugeNumber) or (isinstance(raw, int) and not isinstance(raw, bool) and
+                                       abs(raw) > 10**12):
         return "a huge number"
-    text = json.dumps(raw) if not isinstance(raw, float) or math.isfinite(raw) else str(raw)
+    if isinstance(raw, dict):
+        return "an object"
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return str(raw)
+    text = json.dumps(raw)  # str, bool, None or a small number: escapes control and lone surrogates
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _printable_key(key: str) -> str:
+    """A JSON key as it can be shown in a path: control characters and broken text escaped, clipped."""
+    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cs") else c for c in key)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _unprintable(text: str) -> str | None:
+    """The first character of `text` that cannot be shown or sent (control, lone surrogate), as U+XXXX."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -79,6 +116,9 @@ class Text(_Check):
             return None, f"must be one of {', '.join(map(repr, self.choices))} (got {_describe(raw)})"
         if len(raw) > self.max_len:
             return None, f"must be at most {self.max_len} characters"
+        bad = _unprintable(raw)
+        if bad:
+            return None, f"contains a control character or broken text ({bad}); type it again"
         return raw, None
 
 
@@ -107,7 +147,28 @@ class Host(_Check):
         value = raw.strip()
         if value and not is_host(value):
             return None, f"is not an IP address or host name (got {_describe(raw)})"
+        unusable = _unusable_target(value)
+        if unusable:
+            return None, f"{value} {unusable}: give the address of one device"
         return value, None
+
+
+def _unusable_target(value: str) -> str | None:
+    """Why an address can never be one device to ping (broadcast, multicast, "any"), or None."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if address.is_unspecified or (address.version == 4 and address in _THIS_NETWORK):
+        return 'is the "any address", not a device'
+    if address.is_multicast:
+        return "is a multicast group, not a device"
+    if address.version == 4 and address == ipaddress.IPv4Address("255.255.255.255"):
+        return "is the broadcast address, not a device"
+    return None
+
+
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 
 
 @dataclass(frozen=True)
@@ -121,16 +182,31 @@ class Subnet(_Check):
         parts = value.split(".")
         if len(parts) != 3 or not all(p.isdigit() and int(p) <= 255 and str(int(p)) == p for p in parts):
             return None, f'must be the first three octets, like "192.168.1" (got {_describe(raw)})'
+        first = int(parts[0])
+        if first in (0, 127) or first >= 224:
+            return None, (f"{value} is not a network of PCs ({'loopback' if first == 127 else 'reserved'}); "
+                          f'use your LAN, like "192.168.1"')
         return value, None
 
 
 @dataclass(frozen=True)
 class Bind(_Check):
+    """One address of this PC to listen on. "Every address" (0.0.0.0, ::) would put the API and
+    dashboard on the cafe's LAN where staff and customers sit, so it is refused."""
+
     def __call__(self, raw):
+        if not isinstance(raw, str):
+            return None, f'must be an IP address in quotes, like "127.0.0.1" (got {_describe(raw)})'
         try:
-            return str(ipaddress.ip_address(raw)), None
-        except (ValueError, TypeError):
+            address = ipaddress.ip_address(raw.strip())
+        except ValueError:
             return None, f"must be an IP address to listen on (got {_describe(raw)})"
+        if address.is_unspecified:
+            return None, (f"{address} listens on every network, the cafe's LAN included; give the one "
+                          f"address to listen on (127.0.0.1, or e.g. your Tailscale address)")
+        if address.is_multicast or str(address) == "255.255.255.255":
+            return None, f"{address} is not an address of this PC"
+        return str(address), None
 
 
 _WEBHOOK_PATH = re.compile(r"^/api(?:/v(\d+))?/webhooks/(\d{1,25})/([A-Za-z0-9._-]{1,200})/?$")
@@ -153,7 +229,16 @@ def normalise_webhook(url: str) -> str:
     Loopback URLs (tests, local relays) keep their scheme, host and API version: a relay may
     speak the legacy unversioned API. Raises ValueError with the reason for anything else.
     """
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if _unprintable(url) or any(char in url for char in "\\ \t"):
+        raise ValueError("must not contain spaces, backslashes or control characters")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError("must not carry a user name or password before the host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a bad port number") from None
     host = (parts.hostname or "").lower()
     match = _WEBHOOK_PATH.match(parts.path)
     if not match:
@@ -166,7 +251,9 @@ def normalise_webhook(url: str) -> str:
             raise ValueError("must use https://")
         return f"https://discord.com/api/v10/webhooks/{hook_id}/{token}"
     if parts.scheme in ("http", "https") and is_loopback_host(host):
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        # Rebuilt from the parsed parts, so the HTTP library connects to exactly the host checked here.
+        netloc = f"[{host}]" if ":" in host else host
+        return f"{parts.scheme}://{netloc}{f':{port}' if port else ''}{parts.path.rstrip('/')}"
     raise ValueError("must be on discord.com (https), or on a loopback host for a local relay")
 
 
@@ -187,7 +274,8 @@ class Webhook(_Check):
         try:
             return normalise_webhook(raw), None
         except ValueError as exc:
-            return None, f"{exc} (got {mask_webhook(raw)!r})"
+            shown = mask_webhook(raw)
+            return None, f"{exc} (got {shown[:60] + '...' if len(shown) > 60 else shown!r})"
 
 
 @dataclass(frozen=True)
@@ -203,6 +291,8 @@ class PcNames(_Check):
                 return None, f"key {_describe(ip)} is not an IPv4 address"
             if not isinstance(name, str) or not name.strip() or len(name) > MAX_PC_NAME_LEN:
                 return None, f"name for {ip} must be 1 to {MAX_PC_NAME_LEN} characters"
+            if _unprintable(name):
+                return None, f"name for {ip} contains a control character or broken text ({_unprintable(name)})"
             names[ip] = name.strip()
         return names, None
 
@@ -405,7 +495,8 @@ def _build(cls, raw: Any, path: str, problems: list) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:
-            problems.append((f"{path}.{key}" if path else key, "unknown key"))
+            shown = _printable_key(key)
+            problems.append((f"{path}.{shown}" if path else shown, "unknown key"))
     values = {}
     for name, f in fields.items():
         if name not in raw:
@@ -436,6 +527,17 @@ def _cross_checks(config: Config) -> list[tuple[str, str]]:
     return problems
 
 
+def config_warnings(config: Config) -> list[tuple[str, str]]:
+    """What is valid but worth telling the owner: (JSON path, plain message)."""
+    warnings = []
+    t, v = config.targets, config.verification_settings
+    if t.internet and (not v.secondary_target or v.secondary_target == t.internet):
+        warnings.append(("verification_settings.secondary_target",
+                         f"the internet is judged on one target only ({t.internet}): if that one server "
+                         "stops answering, it is recorded as an ISP outage; set a second target"))
+    return warnings
+
+
 def parse_config(data: bytes) -> tuple[Config | None, list[tuple[str, str]]]:
     """Bytes of a config file -> (Config, []) or (None, every problem)."""
     if not data.strip():
@@ -445,11 +547,20 @@ def parse_config(data: bytes) -> tuple[Config | None, list[tuple[str, str]]]:
     except UnicodeDecodeError as exc:
         return None, [("", f"the file is not UTF-8 text (bad byte at offset {exc.start})")]
     try:
-        raw = json.loads(text, parse_constant=lambda name: float("nan"))
+        raw = json.loads(text, parse_constant=lambda name: float("nan"), parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         return None, [("", f"broken JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
     except RecursionError:
         return None, [("", "broken JSON: nested too deeply")]
+    except ValueError as exc:  # a number Python refuses to read
+        return None, [("", f"broken JSON: {str(exc)[:80]}")]
+    try:
+        return _validate(raw)
+    except RecursionError:
+        return None, [("", "nested too deeply")]
+
+
+def _validate(raw: Any) -> tuple[Config | None, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     config = _build(Config, raw, "", problems)
     listed = {path for path, _ in problems}
@@ -458,8 +569,12 @@ def parse_config(data: bytes) -> tuple[Config | None, list[tuple[str, str]]]:
 
 
 def config_from_dict(raw: Any) -> tuple[Config | None, list[tuple[str, str]]]:
-    """Same as parse_config for an already-decoded JSON value (the API's POST body)."""
-    return parse_config(json.dumps(raw, allow_nan=True).encode())
+    """Same as parse_config for an already-decoded JSON value (the API's POST body, a form)."""
+    try:
+        data = json.dumps(raw, allow_nan=True).encode()
+    except (ValueError, TypeError, RecursionError) as exc:  # huge ints, odd types, deep nesting
+        return None, [("", f"not a config: {str(exc)[:80]}")]
+    return parse_config(data)
 
 
 def load_config(path: Path) -> Config:
@@ -522,7 +637,10 @@ def backup_config(path: Path, backup_dir: Path) -> Path | None:
     path, backup_dir = Path(path), Path(backup_dir)
     if not path.exists():
         return None
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    # Backups hold webhook tokens: only the owner's account may read them.
+    backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        backup_dir.chmod(0o700)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     # Continue after the highest number of this second, even one already pruned away, so the
     # newest backup always sorts last.
@@ -531,7 +649,8 @@ def backup_config(path: Path, backup_dir: Path) -> Path | None:
     for n in range(max(used, default=-1) + 1, 100000):
         target = backup_dir / f"config-{stamp}-{n:05d}.json"
         try:
-            with open(target, "xb") as out:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            with os.fdopen(fd, "wb") as out:
                 out.write(path.read_bytes())
             break
         except FileExistsError:
@@ -539,6 +658,9 @@ def backup_config(path: Path, backup_dir: Path) -> Path | None:
     backups = sorted(backup_dir.glob("config-*.json"))
     for old in backups[:-MAX_BACKUPS]:
         old.unlink(missing_ok=True)
+    if os.name == "posix":
+        for kept in backups[-MAX_BACKUPS:]:  # made readable to all by an older version
+            kept.chmod(0o600)
     return target
 
 

@@ -30,8 +30,11 @@ from sentinel.events import (
     SessionStarted,
     TargetStatus,
 )
+from sentinel.monitor import alerts
 
 INFRA = (Component.ROUTER, Component.SERVER, Component.INTERNET)
+# While these fail, PCs may just be unreachable: occupancy freezes; a confirmed one is an outage.
+LAN_LEVEL = (Component.LAN_LINK, Component.LAN, Component.ROUTER)
 # A failure of a higher-level component makes these unknown (they cannot be judged).
 HIDES = {
     Component.LAN_LINK: (Component.LAN, Component.ROUTER, Component.SERVER, Component.INTERNET),
@@ -46,7 +49,12 @@ def new_key() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What one tick saw. router/server/internet: True ok, False failed (after retry), None not configured."""
+    """What one tick saw. router/server/internet: True ok, False failed (after retry), None not configured.
+
+    mono/wall are the first probe's time. A target that was re-probed has its retry's time in
+    `retry_at`: when the retry answered, that is the edge; when it failed too, the failure has
+    been seen until then.
+    """
 
     mono: float
     wall: float
@@ -54,8 +62,18 @@ class Reading:
     router: bool | None
     server: bool | None
     internet: bool | None
-    pcs_alive: frozenset[str] = frozenset()
+    pcs_alive: frozenset[str] = frozenset()  # answered ping
     rtt_ms: dict = field(default_factory=dict)  # address -> round trip of the answering probe
+    retry_at: dict = field(default_factory=dict)  # Component -> (mono, wall) of its retry this tick
+    pcs_arp: frozenset[str] = frozenset()  # answered ARP only (echo dropped, e.g. by a firewall)
+
+    @property
+    def pcs_seen(self) -> frozenset[str]:
+        return self.pcs_alive | self.pcs_arp
+
+    def probe_time(self, comp: Component) -> tuple[float, float]:
+        """(mono, wall) of the probe that decided `comp` this tick."""
+        return self.retry_at.get(comp, (self.mono, self.wall))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class Settings:
     occupancy: bool
     snapshot_minutes: float | None  # None: no snapshots
     addresses: tuple[tuple[Component, str], ...]  # infra component -> configured address ("" = none)
+    alerts: alerts.AlertRules
 
     @classmethod
     def from_config(cls, config: Config) -> "Settings":
@@ -80,6 +99,7 @@ class Settings:
             occupancy=occ.enabled,
             snapshot_minutes=occ.snapshot_interval_minutes if occ.enabled and occ.hourly_snapshot_enabled else None,
             addresses=((Component.ROUTER, t.router), (Component.SERVER, t.server), (Component.INTERNET, t.internet)),
+            alerts=alerts.AlertRules.from_settings(config.alert_settings),
         )
 
 
@@ -113,9 +133,11 @@ class State:
     pcs: dict = field(default_factory=dict)  # ip -> Pc
     gone_wall: dict = field(default_factory=dict)  # ip -> last seen (for PCs that are off)
     pcs_before: frozenset = frozenset()  # PCs alive at the last tick the LAN was not in doubt
-    thawed_mono: float | None = None  # end of the last freeze (outage, restart)
+    thawed_mono: float | None = None  # end of the last freeze (failing router/LAN, restart)
+    outage_ended_mono: float | None = None  # end of the last confirmed router/LAN/link incident
     blips: int = 0
     next_snapshot_wall: float | None = None
+    alerts: alerts.AlertState = field(default_factory=alerts.AlertState)
 
     @property
     def in_session(self) -> int:
@@ -161,7 +183,7 @@ def classify(reading: Reading, pcs_before: frozenset) -> tuple[set, set]:
     router_failed = reading.router is False
     server_failed = reading.server is False
     evidence = server_failed or bool(pcs_before)  # at least two things behind the switch failed
-    if router_failed and reading.server is not True and evidence and not reading.pcs_alive:
+    if router_failed and reading.server is not True and evidence and not reading.pcs_seen:
         return {Component.LAN}, set(HIDES[Component.LAN])
     unknown: set = set()
     if router_failed:
@@ -186,6 +208,8 @@ def _step_incidents(state: State, reading: Reading, settings: Settings, failing:
         del tracks[comp]
     for comp in Component:
         track = tracks.get(comp)
+        # The probe that decided this tick: the retry when there was one (its answer, or its failure).
+        probe_mono, probe_wall = reading.probe_time(comp)
         if comp in failing:
             if track is None:
                 starts = [(state.tracks[c].start_mono, state.tracks[c].start_wall, state.tracks[c].pcs_at_start)
@@ -194,23 +218,28 @@ def _step_incidents(state: State, reading: Reading, settings: Settings, failing:
                 track = Track(new_key(), start_mono, start_wall, pcs)
                 since[comp] = start_wall
                 events.append(IncidentOpened(track.key, comp, start_wall, pcs))
-            if not track.confirmed and reading.mono - track.start_mono >= settings.min_incident_s:
+            if not track.confirmed and probe_mono - track.start_mono >= settings.min_incident_s:
                 track = dataclasses.replace(track, confirmed=True)
                 since[comp] = track.start_wall
-                events.append(IncidentConfirmed(track.key, comp, track.start_wall, reading.wall, track.pcs_at_start))
+                events.append(IncidentConfirmed(track.key, comp, track.start_wall, probe_wall, track.pcs_at_start))
             tracks[comp] = track
         elif comp in unknown:
             continue
         elif track is not None:
-            duration = max(0.0, reading.mono - track.start_mono)
+            duration = max(0.0, probe_mono - track.start_mono)
             del tracks[comp]
-            since[comp] = reading.wall
+            since[comp] = probe_wall
+            if not track.confirmed and duration >= settings.min_incident_s:
+                # Down from the first failed probe until this answer, at least the threshold: not
+                # a blip (a blip is shorter by definition), an incident confirmed as it ends.
+                track = dataclasses.replace(track, confirmed=True)
+                events.append(IncidentConfirmed(track.key, comp, track.start_wall, probe_wall, track.pcs_at_start))
             if track.confirmed:
-                events.append(IncidentEnded(track.key, comp, track.start_wall, reading.wall, duration,
+                events.append(IncidentEnded(track.key, comp, track.start_wall, probe_wall, duration,
                                             track.pcs_at_start, in_session))
             else:
                 blips += 1
-                events.append(Blip(track.key, comp, track.start_wall, reading.wall, duration))
+                events.append(Blip(track.key, comp, track.start_wall, probe_wall, duration))
         else:
             since.setdefault(comp, reading.wall)
     return tracks, since, blips, events
@@ -231,9 +260,11 @@ def _step_occupancy(state: State, reading: Reading, settings: Settings, frozen: 
         if pc.state is PcState.IN_SESSION:
             events.append(_end(pc, ip, ip, during_outage=False))
     thawed = state.thawed_mono
+    outage_ended = state.outage_ended_mono
+    seen = reading.pcs_seen
     for _, ip, name in settings.pcs:
         pc = pcs.get(ip)
-        if ip in reading.pcs_alive:
+        if ip in seen:
             gone.pop(ip, None)
             if pc is None:
                 pc = Pc(PcState.SEEN, reading.mono, reading.wall, reading.mono, reading.wall)
@@ -250,7 +281,8 @@ def _step_occupancy(state: State, reading: Reading, settings: Settings, frozen: 
                 del pcs[ip]
                 gone[ip] = pc.last_wall
                 if pc.state is PcState.IN_SESSION:
-                    events.append(_end(pc, ip, name, during_outage=thawed is not None and pc.last_mono < thawed))
+                    events.append(_end(pc, ip, name,
+                                       during_outage=outage_ended is not None and pc.last_mono < outage_ended))
     return pcs, gone, events
 
 
@@ -275,7 +307,9 @@ def _status(state: State, reading: Reading, settings: Settings, failing: set, un
         if pc is None:
             pcs.append(PcStatus(n, name, ip, PcState.OFF, state.gone_wall.get(ip), None, state.gone_wall.get(ip)))
         else:
-            pcs.append(PcStatus(n, name, ip, pc.state, pc.first_wall, reading.rtt_ms.get(ip), pc.last_wall))
+            seen_by = "ping" if ip in reading.pcs_alive else "arp" if ip in reading.pcs_arp else None
+            pcs.append(PcStatus(n, name, ip, pc.state, pc.first_wall, reading.rtt_ms.get(ip), pc.last_wall,
+                                seen_by))
     return MonitorStatus(reading.wall, configured, reading.link_up, frozen, tuple(targets), tuple(pcs), state.blips)
 
 
@@ -289,15 +323,23 @@ def step(state: State, reading: Reading, settings: Settings) -> tuple[State, lis
     """Advance the state by one tick's reading."""
     failing, unknown = classify(reading, state.pcs_before)
     lan_in_doubt = bool(failing & {Component.LAN_LINK, Component.LAN})
-    pcs_before = state.pcs_before if lan_in_doubt else frozenset(reading.pcs_alive)
+    pcs_before = state.pcs_before if lan_in_doubt else reading.pcs_seen
     tracks, since, blips, events = _step_incidents(state, reading, settings, failing, unknown)
     # Smart freeze: while the router, the LAN or our own link fails, PCs may just be unreachable.
-    frozen = bool(failing & {Component.LAN_LINK, Component.LAN, Component.ROUTER})
-    thawed = state.thawed_mono
-    if not frozen and (state.tracks.keys() & {Component.LAN_LINK, Component.LAN, Component.ROUTER}):
+    frozen = bool(failing & set(LAN_LEVEL))
+    thawed, outage_ended = state.thawed_mono, state.outage_ended_mono
+    if not frozen and (state.tracks.keys() & set(LAN_LEVEL)):
         thawed = reading.mono
+    if any(isinstance(e, IncidentEnded) and e.component in LAN_LEVEL for e in events):
+        outage_ended = reading.mono  # a real outage ended: PCs gone meanwhile end "during outage"
+    open_incidents = [alerts.OpenIncident(t.key, c, t.start_mono, t.start_wall)
+                      for c, t in tracks.items() if t.confirmed]
+    alert_state, alert_events = alerts.step(state.alerts, settings.alerts,
+                                            [e for e in events if isinstance(e, Blip)],
+                                            open_incidents, reading.mono, reading.wall)
+    events += alert_events
     mid = dataclasses.replace(state, tracks=tracks, since_wall=since, blips=blips, pcs_before=pcs_before,
-                              thawed_mono=thawed)
+                              thawed_mono=thawed, outage_ended_mono=outage_ended, alerts=alert_state)
     pcs, gone, occ_events = _step_occupancy(mid, reading, settings, frozen)
     events += occ_events
     snapshot_at = state.next_snapshot_wall

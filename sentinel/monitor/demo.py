@@ -1,8 +1,9 @@
 """--demo: a simulated cafe on a scripted day in fast motion. No packet is sent anywhere.
 
 One real second is one simulated minute. The day opens at 09:00 with 12 PCs coming and
-going, a short router blip at 09:15 (shorter than the incident threshold), and an internet
-outage from 09:25 to 09:35; then the afternoon brings more sessions, and the day repeats.
+going (two behind a firewall that drops pings: seen by ARP only), a short router blip at
+09:15 (shorter than the incident threshold), and an internet outage from 09:25 to 09:35;
+then the afternoon brings more sessions, and the day repeats.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PCS = 12
 # (minutes after opening) the router does not answer / the internet does not answer
 ROUTER_DOWN = ((15.0, 15.5),)
 INTERNET_DOWN = ((25.0, 35.0), (300.0, 304.0))
+FIREWALLED = (5, 9)  # these PCs drop echo requests, as Windows does by default, but answer ARP
 # PC n (1-based) -> (arrive, leave) minutes after opening
 VISITS = {
     1: ((0.5, 95.0), (140.0, 400.0)),
@@ -101,8 +103,14 @@ class DemoNetwork:
         if address.startswith(SUBNET + "."):
             n = int(address.rsplit(".", 1)[1]) - 100
             lost = self._random.random() < 0.02  # an occasional lost ping must not split a session
-            return _inside(minute, VISITS.get(n, ())) and not lost
+            return _inside(minute, VISITS.get(n, ())) and not lost and n not in FIREWALLED
         return False
+
+    def arp(self, addresses, timeout: float) -> set:
+        """The ARP sweep's twin: every PC that is on answers, firewalled or not."""
+        minute = (self._clock.mono() % DAY_LENGTH_S) / 60.0
+        return {a for a in addresses if a.startswith(SUBNET + ".")
+                and _inside(minute, VISITS.get(int(a.rsplit(".", 1)[1]) - 100, ()))}
 
     async def probe(self, addresses, timeout: float) -> dict:
         minute = (self._clock.mono() % DAY_LENGTH_S) / 60.0

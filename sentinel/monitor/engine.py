@@ -6,14 +6,22 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Callable
 
 from sentinel.bus import EventBus
 from sentinel.config.model import Config
-from sentinel.events import ConfigReloaded
+from sentinel.errors import SentinelError
+from sentinel.events import Component, ConfigReloaded
 from sentinel.monitor import core
 
 log = logging.getLogger(__name__)
+
+# Room left at the end of every tick for deciding and publishing, so the next tick starts on time.
+TICK_GUARD_S = 0.05
+
+ArpProbe = Callable[[Sequence[str], float], set]  # (addresses, timeout) -> addresses that answered ARP now
 
 
 class Clock:
@@ -38,11 +46,34 @@ def next_tick(previous: float, interval: float, now: float) -> float:
     return due
 
 
+@dataclass(frozen=True, slots=True)
+class TickPlan:
+    """When the probes of one tick run, in seconds after the tick's start."""
+
+    first_timeout: float  # the first round: every target and PC (and the ARP sweep)
+    retry_after: float  # earliest start of the retry of failed targets
+    deadline: float  # every probe has ended by then; the rest of the interval is TICK_GUARD_S
+
+
+def plan_tick(interval: float, timeout: float, retry_delay: float) -> TickPlan:
+    """Fit the first round and the retry inside one interval, so a failing tick never overruns.
+
+    With the defaults (2 s interval, 1 s timeout, 1 s retry) nothing is shortened except the
+    retry's timeout (0.95 s). When timeout + retry delay do not fit, the first round and the
+    retry delay give way, always leaving the retry a quarter of the tick.
+    """
+    deadline = max(interval - TICK_GUARD_S, interval / 2)
+    reserve = min(timeout, deadline / 4)
+    first = min(timeout, deadline - reserve)
+    return TickPlan(first, min(max(retry_delay, first), deadline - reserve), deadline)
+
+
 class Monitor:
     """Runs ticks on its own thread until stopped. reconfigure() applies at the next tick."""
 
     def __init__(self, config: Config, prober, bus: EventBus, state: core.State,
-                 clock: Clock | None = None, link_up: Callable[[str], bool] | None = None):
+                 clock: Clock | None = None, link_up: Callable[[str], bool] | None = None,
+                 arp: ArpProbe | None = None):
         self._config = config
         self._pending: Config | None = None
         self._prober = prober
@@ -50,6 +81,8 @@ class Monitor:
         self._state = state
         self._clock = clock or Clock()
         self._link_up = link_up
+        self._arp = arp
+        self._arp_problem: str | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,29 +147,48 @@ class Monitor:
         self._bus.publish(status)
 
     async def read(self) -> core.Reading:
-        """Probe everything once (failed targets once more after retry_delay) into a Reading."""
+        """Probe everything once (failed targets once more, inside the tick) into a Reading.
+
+        The first round pings every target and PC while the ARP sweep asks the PCs; a target
+        that failed is pinged again `retry_delay` after the tick started, with a timeout cut to
+        what is left of the tick (plan_tick), and its edge time is the retry's own time.
+        """
         config = self._config
         mono, wall = self._clock.mono(), self._clock.wall()
         m, v, t = config.monitor_settings, config.verification_settings, config.targets
         link_up = self._link_up(m.pc_subnet) if self._link_up else True
         if not link_up:
             return core.Reading(mono, wall, False, None, None, None)
+        plan = plan_tick(m.interval_seconds, m.ping_timeout_seconds, v.retry_delay_seconds)
         internet = [a for a in (t.internet, v.secondary_target if t.internet else "") if a]
+        components = {t.router: Component.ROUTER, t.server: Component.SERVER,
+                      **dict.fromkeys(internet, Component.INTERNET)}
         infra = [a for a in (t.router, t.server) if a] + internet
         pcs = [ip for _, ip, _ in m.pc_addresses()] if config.occupancy_settings.enabled else []
-        timeout = m.ping_timeout_seconds
-        results = await self._prober.probe(infra + pcs, timeout)
+        sweep = None
+        if pcs and m.arp_presence and self._arp is not None:
+            sweep = asyncio.get_running_loop().run_in_executor(None, self._arp, pcs, plan.first_timeout)
+        results = await self._prober.probe(infra + pcs, plan.first_timeout)
         failed = [a for a in infra if not results[a].is_alive]
         if t.internet and any(results[a].is_alive for a in internet):
             failed = [a for a in failed if a not in internet]  # one internet target answering is enough
+        retry_at = {}
         if failed and not self._stop.is_set():
-            elapsed = self._clock.mono() - mono
-            await asyncio.sleep(self._clock.real_seconds(max(0.0, v.retry_delay_seconds - elapsed)))
-            results.update({a: r for a, r in (await self._prober.probe(failed, timeout)).items() if r.is_alive})
+            wait = plan.retry_after - (self._clock.mono() - mono)
+            if wait > 0:
+                await asyncio.sleep(self._clock.real_seconds(wait))
+            retry_mono, retry_wall = self._clock.mono(), self._clock.wall()
+            timeout = min(m.ping_timeout_seconds, plan.deadline - (retry_mono - mono))
+            if timeout > 0:
+                retried = await self._prober.probe(failed, timeout)
+                results.update({a: r for a, r in retried.items() if r.is_alive})
+                retry_at = {components[a]: (retry_mono, retry_wall) for a in failed}
+        arp_seen = await self._finish_sweep(sweep) if sweep is not None else set()
 
         def alive(address: str) -> bool | None:
             return results[address].is_alive if address else None
 
+        pcs_alive = frozenset(ip for ip in pcs if results[ip].is_alive)
         return core.Reading(
             mono=mono,
             wall=wall,
@@ -144,6 +196,22 @@ class Monitor:
             router=alive(t.router),
             server=alive(t.server),
             internet=any(results[a].is_alive for a in internet) if internet else None,
-            pcs_alive=frozenset(ip for ip in pcs if results[ip].is_alive),
+            pcs_alive=pcs_alive,
             rtt_ms={a: r.rtt_ms for a, r in results.items() if r.is_alive},
+            retry_at=retry_at,
+            pcs_arp=frozenset(ip for ip in pcs if ip in arp_seen and ip not in pcs_alive),
         )
+
+    async def _finish_sweep(self, sweep: asyncio.Future) -> set:
+        """The ARP sweep's answers; a sweep that cannot run is logged once (and its recovery once)."""
+        try:
+            seen = await sweep
+        except (SentinelError, OSError) as exc:
+            if str(exc) != self._arp_problem:
+                log.warning("ARP presence unavailable, PCs are judged by ping only: %s", exc)
+            self._arp_problem = str(exc)
+            return set()
+        if self._arp_problem is not None:
+            log.info("ARP presence works again")
+            self._arp_problem = None
+        return seen

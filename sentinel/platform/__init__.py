@@ -13,13 +13,15 @@ chosen once, here. Nothing else in CafeSentinel imports ctypes or calls Win32.
     spawn(argv, env=None, log_path=None) -> ProcessId   detached, stdin devnull, no fds leak
     seal(data, key_dir) / unseal(blob, key_dir); SEAL_METHOD "dpapi" | "keyfile"
     TamperError (InsecureKeyError for a key file with loose permissions or a foreign owner)
+    arp_seen(addresses, timeout) -> set   who answers an ARP request sent now (fresh answers only);
+                                   ArpUnavailableError when this process cannot send one
 """
 
 from __future__ import annotations
 
 import sys
 
-from sentinel.platform._common import InsecureKeyError, ProcessId, TamperError
+from sentinel.platform._common import ArpUnavailableError, InsecureKeyError, ProcessId, TamperError
 
 if sys.platform == "win32":
     from sentinel.platform import windows as _backend
@@ -27,6 +29,7 @@ else:
     from sentinel.platform import posix as _backend
 
 SEAL_METHOD = _backend.SEAL_METHOD
+arp_seen = _backend.arp_seen
 InstanceLock = _backend.InstanceLock
 is_alive = _backend.is_alive
 kill = _backend.kill
@@ -38,10 +41,12 @@ wait_exit = _backend.wait_exit
 
 __all__ = [
     "SEAL_METHOD",
+    "ArpUnavailableError",
     "InsecureKeyError",
     "InstanceLock",
     "ProcessId",
     "TamperError",
+    "arp_seen",
     "is_alive",
     "kill",
     "process_id",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psutil
@@ -19,6 +22,34 @@ class TamperError(SentinelError):
 
 class InsecureKeyError(TamperError):
     """The machine key file is readable by others or owned by another user: refused."""
+
+
+class ArpUnavailableError(SentinelError):
+    """ARP requests cannot be sent by this process (no raw packet socket, no API)."""
+
+
+def arp_interface(addresses: Sequence[str]) -> tuple[str, str, list[str]] | None:
+    """(interface, our IPv4 on it, the addresses on its network) for the first address that is on
+    one of our up interfaces' networks, or None when none is."""
+    stats = psutil.net_if_stats()
+    for nic, items in psutil.net_if_addrs().items():
+        if nic not in stats or not stats[nic].isup:
+            continue
+        for item in items:
+            if item.family != socket.AF_INET or not item.netmask or item.address.startswith("127."):
+                continue
+            network = ipaddress.IPv4Network(f"{item.address}/{item.netmask}", strict=False)
+            wanted = [a for a in dict.fromkeys(addresses) if _in(a, network) and a != item.address]
+            if wanted:
+                return nic, item.address, wanted
+    return None
+
+
+def _in(address: str, network: ipaddress.IPv4Network) -> bool:
+    try:
+        return ipaddress.IPv4Address(address) in network
+    except ValueError:
+        return False
 
 
 class InstanceLockBase:

@@ -6,18 +6,24 @@ import errno
 import fcntl
 import os
 import select
+import socket
 import stat
+import struct
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform._common import (
+    ArpUnavailableError,
     InsecureKeyError,
     InstanceLockBase,
     ProcessId,
     TamperError,
+    arp_interface,
     psutil_alive,
     psutil_create_time,
     psutil_kill,
@@ -237,3 +243,73 @@ def unseal(blob: bytes, key_dir: Path) -> bytes:
         return AESGCM(key).decrypt(blob[len(_SEAL_MAGIC) : head], blob[head:], _SEAL_AAD)
     except InvalidTag:
         raise TamperError("sealed data was edited or sealed with another machine key") from None
+
+
+ETH_P_ARP = 0x0806
+ETH_P_IP = 0x0800
+ARP_REQUEST = 1
+ARP_REPLY = 2
+PACKET_OUTGOING = 4  # linux/if_packet.h: a frame we sent, looped back to our own socket
+_BROADCAST = b"\xff" * 6
+
+
+def arp_request_frame(src_mac: bytes, src_ip: str, target_ip: str) -> bytes:
+    """An Ethernet broadcast frame asking who has `target_ip` (RFC 826)."""
+    return (_BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP)
+            + struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, ARP_REQUEST)
+            + src_mac + socket.inet_aton(src_ip) + b"\x00" * 6 + socket.inet_aton(target_ip))
+
+
+def arp_reply_sender(frame: bytes, own_ip: str) -> str | None:
+    """The IPv4 address that sent this ARP reply to `own_ip`, or None for any other frame."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x06":
+        return None
+    _, ptype, hlen, plen, op = struct.unpack("!HHBBH", frame[14:22])
+    if ptype != ETH_P_IP or hlen != 6 or plen != 4 or op != ARP_REPLY:
+        return None
+    if frame[38:42] != socket.inet_aton(own_ip):
+        return None
+    return socket.inet_ntoa(frame[28:32])
+
+
+def arp_seen(addresses: Sequence[str], timeout: float) -> set[str]:
+    """The addresses that answer an ARP request we broadcast now, within `timeout` seconds.
+
+    Our own requests on a raw packet socket, so only fresh answers count: the kernel's
+    neighbour table (REACHABLE for ~30 s after the last answer, then STALE) is never read.
+    Only addresses on the network of one of our interfaces are asked. Needs CAP_NET_RAW
+    (root), like raw ICMP; without it raises ArpUnavailableError.
+    """
+    found = arp_interface(addresses)
+    if found is None:
+        return set()
+    nic, own_ip, wanted = found
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+    except PermissionError as exc:
+        raise ArpUnavailableError(f"raw packet sockets need root (CAP_NET_RAW): {exc}") from None
+    seen: set[str] = set()
+    try:
+        sock.bind((nic, ETH_P_ARP))
+        src_mac = sock.getsockname()[4][:6]
+        deadline = time.monotonic() + timeout
+        for address in wanted:
+            sock.send(arp_request_frame(src_mac, own_ip, address))
+        sock.setblocking(False)
+        while len(seen) < len(wanted):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                break
+            while True:
+                try:
+                    frame, addr = sock.recvfrom(128)
+                except BlockingIOError:
+                    break
+                sender = None if addr[2] == PACKET_OUTGOING else arp_reply_sender(frame, own_ip)
+                if sender in wanted:
+                    seen.add(sender)
+    except OSError:  # the link went away under us (ENETDOWN, ENXIO): nobody answered
+        pass
+    finally:
+        sock.close()
+    return seen

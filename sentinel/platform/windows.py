@@ -1,4 +1,4 @@
-"""Windows backend: named mutexes, process handles, detached CreateProcess, DPAPI sealing.
+"""Windows backend: named mutexes, process handles, detached CreateProcess, DPAPI sealing, ARP.
 
 This module (with posix.py) is the only place that talks to the OS through ctypes. Every
 Win32 call names the Microsoft Learn page its signature and constants were checked against.
@@ -7,16 +7,22 @@ Win32 call names the Microsoft Learn page its signature and constants were check
 from __future__ import annotations
 
 import ctypes
+import socket
+import struct
 import subprocess
 import threading
+import time
+from collections.abc import Sequence
 from ctypes import wintypes
 from pathlib import Path
 
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform._common import (
+    ArpUnavailableError,
     InstanceLockBase,
     ProcessId,
     TamperError,
+    arp_interface,
     psutil_alive,
     psutil_create_time,
     psutil_kill,
@@ -30,6 +36,8 @@ _SEAL_DESCRIPTION = "CafeSentinel"
 ERROR_FILE_NOT_FOUND = 2
 ERROR_ACCESS_DENIED = 5
 ERROR_INVALID_PARAMETER = 87
+ERROR_NOT_SUPPORTED = 50
+ERROR_BAD_NET_NAME = 67
 ERROR_ALREADY_EXISTS = 183
 # https://learn.microsoft.com/windows/win32/procthread/process-security-and-access-rights
 SYNCHRONIZE = 0x00100000
@@ -54,6 +62,7 @@ _MAX_WAIT_MS = 0x7FFFFFFF
 
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 _crypt32 = ctypes.WinDLL("crypt32", use_last_error=True)
+_iphlpapi = ctypes.WinDLL("iphlpapi", use_last_error=True)
 
 # CreateMutexW(LPSECURITY_ATTRIBUTES, BOOL bInitialOwner, LPCWSTR lpName) -> HANDLE
 # https://learn.microsoft.com/windows/win32/api/synchapi/nf-synchapi-createmutexw
@@ -330,3 +339,95 @@ def unseal(blob: bytes, key_dir: Path | None = None) -> bytes:
         error = ctypes.get_last_error()
         raise TamperError(f"DPAPI refused the sealed data (error {error}): edited, or another user/machine")
     return _blob_out(out)
+
+
+class SOCKADDR_INET(ctypes.Structure):
+    """The IPv4 arm of the SOCKADDR_INET union (SOCKADDR_IN), padded to the union's 28 bytes.
+    https://learn.microsoft.com/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_inet"""
+
+    _fields_ = [("si_family", wintypes.USHORT), ("sin_port", wintypes.USHORT),
+                ("sin_addr", ctypes.c_ubyte * 4), ("_rest", ctypes.c_ubyte * 20)]
+
+
+class MIB_IPNET_ROW2(ctypes.Structure):
+    """One neighbour (ARP) entry; 88 bytes on x64 (the IsRouter/IsUnreachable bits share `Flags`).
+    https://learn.microsoft.com/windows/win32/api/netioapi/ns-netioapi-mib_ipnet_row2"""
+
+    _fields_ = [("Address", SOCKADDR_INET), ("InterfaceIndex", wintypes.ULONG),
+                ("InterfaceLuid", ctypes.c_uint64), ("PhysicalAddress", ctypes.c_ubyte * 32),
+                ("PhysicalAddressLength", wintypes.ULONG), ("State", ctypes.c_int),
+                ("Flags", ctypes.c_ubyte), ("ReachabilityTime", wintypes.ULONG)]
+
+
+# GetBestInterface(IPAddr dwDestAddr, PDWORD pdwBestIfIndex) -> DWORD (NO_ERROR = 0)
+# https://learn.microsoft.com/windows/win32/api/iphlpapi/nf-iphlpapi-getbestinterface
+_GetBestInterface = _iphlpapi.GetBestInterface
+_GetBestInterface.argtypes = (wintypes.ULONG, ctypes.POINTER(wintypes.DWORD))
+_GetBestInterface.restype = wintypes.DWORD
+
+# ResolveIpNetEntry2(PMIB_IPNET_ROW2 Row, const SOCKADDR_INET *SourceAddress) -> NETIO_STATUS
+# "flushes any existing neighbor entry that matches the IP address on the interface and then
+# resolves the physical address by sending ARP requests": a fresh answer, never the cache.
+# ERROR_BAD_NET_NAME when nobody answered. Blocks until resolved or given up.
+# https://learn.microsoft.com/windows/win32/api/netioapi/nf-netioapi-resolveipnetentry2
+_ResolveIpNetEntry2 = getattr(_iphlpapi, "ResolveIpNetEntry2", None)
+if _ResolveIpNetEntry2 is not None:
+    _ResolveIpNetEntry2.argtypes = (ctypes.POINTER(MIB_IPNET_ROW2), ctypes.POINTER(SOCKADDR_INET))
+    _ResolveIpNetEntry2.restype = wintypes.DWORD
+
+# One resolution per address at a time: an unanswered one can outlast a tick, and a second
+# would flush the first one's entry.
+_arp_lock = threading.Lock()
+_arp_in_flight: set[str] = set()
+
+
+def _ip_dword(address: str) -> int:
+    """An IPAddr: the four bytes in network order, read as the ULONG in memory."""
+    return struct.unpack("<I", socket.inet_aton(address))[0]
+
+
+def _resolve_arp(address: str, interface: int, results: dict) -> None:
+    row = MIB_IPNET_ROW2()
+    row.Address.si_family = socket.AF_INET
+    row.Address.sin_addr[:] = list(socket.inet_aton(address))
+    row.InterfaceIndex = interface
+    try:
+        results[address] = _ResolveIpNetEntry2(ctypes.byref(row), None)
+    finally:
+        with _arp_lock:
+            _arp_in_flight.discard(address)
+
+
+def arp_seen(addresses: Sequence[str], timeout: float) -> set[str]:
+    """The addresses that answer an ARP request sent now (ResolveIpNetEntry2), within `timeout`.
+
+    Only addresses on the network of one of our interfaces are asked; each is resolved on its
+    own thread (the call blocks), and an answer that comes after `timeout` counts next time.
+    """
+    found = arp_interface(addresses)
+    if found is None:
+        return set()
+    if _ResolveIpNetEntry2 is None:
+        raise ArpUnavailableError("this Windows has no ResolveIpNetEntry2 (iphlpapi)")
+    _, _, wanted = found
+    interface = wintypes.DWORD()
+    if _GetBestInterface(_ip_dword(wanted[0]), ctypes.byref(interface)) != 0:
+        return set()
+    results: dict[str, int] = {}
+    threads = []
+    for address in wanted:
+        with _arp_lock:
+            if address in _arp_in_flight:
+                continue
+            _arp_in_flight.add(address)
+        thread = threading.Thread(target=_resolve_arp, args=(address, interface.value, results),
+                                  name=f"arp {address}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    codes = dict(results)
+    if codes and all(code == ERROR_NOT_SUPPORTED for code in codes.values()):
+        raise ArpUnavailableError("ResolveIpNetEntry2 is not supported here (ERROR_NOT_SUPPORTED)")
+    return {address for address, code in codes.items() if code == 0}

@@ -11,6 +11,7 @@ from sentinel.config.model import (
     MAX_BACKUPS,
     Config,
     config_from_dict,
+    config_warnings,
     list_backups,
     mask_webhook,
     normalise_webhook,
@@ -180,3 +181,18 @@ def test_opening_hours_and_closed_dates_are_validated():
     for dates in (["2026-13-01"], ["26-12-25"], "2026-12-25", [20261225]):
         _, problems = parse_config(json.dumps({"schedule_settings": {"closed_dates": dates}}).encode())
         assert [path for path, _ in problems] == ["schedule_settings.closed_dates"], dates
+
+
+@pytest.mark.parametrize("internet, secondary, warned", [
+    ("203.0.113.1", "", True),
+    ("203.0.113.1", "203.0.113.1", True),  # the same server twice is still one
+    ("203.0.113.1", "203.0.113.2", False),
+    ("", "", False),  # the internet is not watched at all
+])
+def test_config_warns_when_the_internet_is_judged_on_one_target(internet, secondary, warned):
+    config, problems = config_from_dict({"targets": {"internet": internet},
+                                         "verification_settings": {"secondary_target": secondary}})
+    assert not problems
+    warnings = config_warnings(config)
+    assert [path for path, _ in warnings] == (["verification_settings.secondary_target"] if warned else [])
+    assert all("one target only" in message for _, message in warnings)

@@ -11,6 +11,11 @@ Layout (every address is a documentation range and lives only inside these names
                                      Forwards to the internet through up0 192.0.2.1/30.
         | veth
     <base>-wan   the internet        wan0 192.0.2.2/30; hosts 203.0.113.1 and .2 on lo.
+    <base>-pcN   (optional) PC N in a namespace of its own, eth0 with its address/24, joined to
+                 the LAN by a bridge br0 in <base>-lan (lan0 and the pcN veths are its ports;
+                 the LAN addresses then live on br0). Its own sysctls, e.g. dropping echo
+                 requests while still answering ARP, as Windows' default firewall does:
+                 `Cafe.create(own_namespace_pcs=(6,))`, `cafe.set_echo_ignored(6, True)`.
 
 The monitor reaches the internet only through the router address: `set_up(ROUTER, False)`
 removes 198.51.100.1 and flushes the monitor's neighbour entry, so the internet really
@@ -44,6 +49,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +91,7 @@ HOSTS = {
 }
 
 COMMAND_TIMEOUT_S = 10.0
+BRIDGE_READY_S = 5.0
 _counter = itertools.count(1)
 
 
@@ -139,6 +147,7 @@ def remove_stale(prefix: str) -> list[str]:
 class Cafe:
     base: str
     pcs: int
+    own_namespace_pcs: tuple[int, ...] = ()
     _children: list[subprocess.Popen] = field(default_factory=list)
     _destroyed: bool = False
 
@@ -154,9 +163,16 @@ class Cafe:
     def wan(self) -> str:
         return f"{self.base}-wan"
 
+    def pc_namespace(self, n: int) -> str:
+        return f"{self.base}-pc{n}"
+
     @property
-    def namespaces(self) -> tuple[str, str, str]:
-        return (self.mon, self.lan, self.wan)
+    def namespaces(self) -> tuple[str, ...]:
+        return (self.mon, self.lan, self.wan, *(self.pc_namespace(n) for n in self.own_namespace_pcs))
+
+    @property
+    def _lan_dev(self) -> str:
+        return "br0" if self.own_namespace_pcs else "lan0"
 
     @property
     def pc_addresses(self) -> list[str]:
@@ -169,26 +185,30 @@ class Cafe:
         pcs: int = 5,
         ping_group_range: str = PING_GROUP_ALL,
         extra_lan_hosts: Sequence[str] = (),
+        own_namespace_pcs: Sequence[int] = (),
     ) -> Cafe:
-        """Build the cafe; every host starts up. Names are `<prefix>-<pid>-<n>-{mon,lan,wan}`."""
+        """Build the cafe; every host starts up. Names are `<prefix>-<pid>-<n>-{mon,lan,wan,pcN}`."""
         reason = netns_unavailable_reason()
         if reason:
             raise RuntimeError(reason)
         remove_stale(prefix)
-        cafe = cls(base=f"{prefix}-{os.getpid()}-{next(_counter)}", pcs=pcs)
+        cafe = cls(base=f"{prefix}-{os.getpid()}-{next(_counter)}", pcs=pcs,
+                   own_namespace_pcs=tuple(own_namespace_pcs))
         try:
             cafe._build(ping_group_range)
             for address in [ROUTER, SERVER, SERVER_V6, *INTERNET, *cafe.pc_addresses]:
                 cafe.set_up(address, True)
             for address in extra_lan_hosts:
                 cafe.set_up(address, True)
+            if cafe.own_namespace_pcs:
+                cafe._wait_bridge_forwarding()
         except BaseException:
             cafe.destroy()
             raise
         return cafe
 
     def _build(self, ping_group_range: str) -> None:
-        mon, lan, wan = self.namespaces
+        mon, lan, wan = self.mon, self.lan, self.wan
         for ns in self.namespaces:
             _ip("netns", "add", ns)
             _ip("-n", ns, "link", "set", "lo", "up")
@@ -204,8 +224,18 @@ class Cafe:
         _ip("-n", mon, "link", "set", "mon0", "up")
         _ip("-n", mon, "route", "replace", "default", "via", ROUTER, "dev", "mon0", "onlink")
 
-        _ip("-n", lan, "addr", "add", f"{SWITCH}/24", "dev", "lan0")
-        _ip("-n", lan, "addr", "add", f"{SWITCH_V6}/64", "dev", "lan0", "nodad")
+        if self.own_namespace_pcs:
+            _ip("-n", lan, "link", "add", "br0", "type", "bridge")
+            _ip("-n", lan, "link", "set", "lan0", "master", "br0")
+            _ip("-n", lan, "link", "set", "br0", "up")
+            for n in self.own_namespace_pcs:
+                pc = self.pc_namespace(n)
+                _ip("link", "add", "eth0", "netns", pc, "type", "veth", "peer", "name", f"pc{n}", "netns", lan)
+                _ip("-n", lan, "link", "set", f"pc{n}", "master", "br0")
+                _ip("-n", lan, "link", "set", f"pc{n}", "up")
+                _ip("-n", pc, "link", "set", "eth0", "up")
+        _ip("-n", lan, "addr", "add", f"{SWITCH}/24", "dev", self._lan_dev)
+        _ip("-n", lan, "addr", "add", f"{SWITCH_V6}/64", "dev", self._lan_dev, "nodad")
         _ip("-n", lan, "link", "set", "lan0", "up")
         _ip("-n", lan, "addr", "add", f"{UPLINK_LAN}/30", "dev", "up0")
         _ip("-n", lan, "link", "set", "up0", "up")
@@ -223,6 +253,18 @@ class Cafe:
         (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
         (etc / "nsswitch.conf").write_text("hosts: files dns\n")
 
+    def _wait_bridge_forwarding(self) -> None:
+        """A bridge port forwards once the kernel has seen its carrier (linkwatch: up to ~1 s)."""
+        deadline = time.monotonic() + BRIDGE_READY_S
+        while True:
+            ports = json.loads(_ip("-n", self.lan, "-j", "-d", "link", "show", "master", "br0").stdout)
+            states = {port.get("linkinfo", {}).get("info_slave_data", {}).get("state") for port in ports}
+            if states == {"forwarding"}:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"bridge ports of {self.lan} not forwarding after {BRIDGE_READY_S} s: {ports}")
+            threading.Event().wait(0.02)
+
     @staticmethod
     def _sysctl(ns: str, key: str, value: str) -> None:
         _ip("netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}")
@@ -230,10 +272,13 @@ class Cafe:
     def _place(self, address: str) -> tuple[str, str, str]:
         """(namespace, device, prefix) where a simulated host address lives."""
         ip = ipaddress.ip_address(address)
+        for n in self.own_namespace_pcs:
+            if address == pc_address(n):
+                return self.pc_namespace(n), "eth0", f"{ip}/24"
         if ip in LAN_V4:
-            return self.lan, "lan0", f"{ip}/32"
+            return self.lan, self._lan_dev, f"{ip}/32"
         if ip in LAN_V6:
-            return self.lan, "lan0", f"{ip}/128"
+            return self.lan, self._lan_dev, f"{ip}/128"
         if ip in WAN_V4:
             return self.wan, "lo", f"{ip}/32"
         raise ValueError(f"{address} is outside the test cafe's ranges")
@@ -252,6 +297,10 @@ class Cafe:
             _ip("-n", ns, "addr", "del", prefix, "dev", dev, check=False)
         # A stale (or still REACHABLE) neighbour entry would make the monitor miss the change.
         _ip("-n", self.mon, "neigh", "flush", "to", address, check=False)
+
+    def set_echo_ignored(self, n: int, ignored: bool) -> None:
+        """PC n (in a namespace of its own) drops echo requests, yet still answers ARP."""
+        self._sysctl(self.pc_namespace(n), "net.ipv4.icmp_echo_ignore_all", "1" if ignored else "0")
 
     def set_ping_group_range(self, value: str) -> None:
         """Which groups may open unprivileged (datagram) ICMP sockets in the monitor namespace."""

@@ -26,8 +26,9 @@ PC = [f"198.51.100.{110 + i}" for i in range(5)]
 WALL0 = dt.datetime(2026, 11, 21, 9, 0, 0).timestamp()
 
 
-def settings(min_incident=3.0, min_session_min=0.1, pcs=5, snapshot=None, server=SERVER):
+def settings(min_incident=3.0, min_session_min=0.1, pcs=5, snapshot=None, server=SERVER, reminder_minutes=60.0):
     config, problems = config_from_dict({
+        "alert_settings": {"reminder_minutes": reminder_minutes},
         "targets": {"router": ROUTER, "server": server, "internet": NET},
         "monitor_settings": {"pc_subnet": "198.51.100", "pc_start_range": 110, "pc_count": pcs},
         "verification_settings": {"min_incident_duration_seconds": min_incident},
@@ -72,8 +73,9 @@ def health(sim, comp):
 # -- hysteresis ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("failed_ticks, confirmed", [
-    (1, False), (3, False),  # failing for 0 s and 2 s, recovering at 3 s: duration == threshold, a blip
-    (4, True),  # the 4th failed probe is 3 s after the first: an incident
+    (1, False), (2, False),  # recovering 1 s / 2 s after the first failed probe: blips
+    (3, True),  # recovering 3 s after it: as long as the threshold, so an incident (a blip is shorter)
+    (4, True),  # the 4th failed probe is 3 s after the first: confirmed while still failing
     (10, True),
 ])
 def test_threshold_boundary(failed_ticks, confirmed):
@@ -263,6 +265,34 @@ def test_smart_freeze_during_router_outage_then_end_marked_during_outage():
     sim.run(2, pcs=[PC[0]])
     (ended,) = sim.of(SessionEnded)
     assert ended.ip == PC[1] and ended.during_outage and ended.ended_wall == last_seen_pc2
+
+
+def test_a_router_blip_is_not_an_outage_for_sessions_that_end_after_it():
+    sim = Sim(settings(min_incident=3.0, min_session_min=0.1))
+    sim.run(10, pcs=PC[:2])
+    sim.run(2, router=False, internet=False, pcs=[PC[0]])  # 2 s: a blip, and PC-2 leaves meanwhile
+    sim.run(10, pcs=[PC[0]])
+    assert len(sim.of(Blip)) == 1 and not sim.of(IncidentConfirmed)
+    (ended,) = sim.of(SessionEnded)
+    assert ended.ip == PC[1] and not ended.during_outage
+
+
+def test_a_pc_seen_by_arp_only_is_in_session_and_says_how_it_was_seen():
+    sim = Sim(settings(min_session_min=0.1))
+    first = sim.wall
+    for _ in range(8):
+        reading = core.Reading(sim.mono, sim.wall, True, True, True, True, frozenset({PC[0]}), {PC[0]: 0.4},
+                               pcs_arp=frozenset({PC[1]}))
+        sim.state, events, sim.status = core.step(sim.state, reading, sim.s)
+        sim.events += events
+        sim.mono += 1.0
+        sim.wall += 1.0
+    assert {e.ip: e.started_wall for e in sim.of(SessionStarted)} == {PC[0]: first, PC[1]: first}
+    assert [(p.state, p.seen_by) for p in sim.status.pcs[:3]] == [
+        (PcState.IN_SESSION, "ping"), (PcState.IN_SESSION, "arp"), (PcState.OFF, None)]
+    sim.run(7, pcs=[PC[0]])  # the ARP-only PC is switched off: it ends like any other
+    (ended,) = sim.of(SessionEnded)
+    assert ended.ip == PC[1] and ended.ended_wall == first + 7.0
 
 
 def test_no_session_starts_during_freeze_but_first_seen_is_kept():

@@ -6,7 +6,6 @@ files run through cmd as far as Wine allows (Wine's schtasks and powershell are 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,8 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 import pytest
+
+from tests.helpers.wine import SETUP_TIMEOUT_S, Wine, windows_python
 
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
 TEMPLATE = PACKAGING / "CafeSentinelGuard.xml.template"
@@ -124,39 +125,29 @@ def test_both_scripts_name_the_same_task_and_use_crlf():
 
 # -- Wine: cmd really parses and runs the scripts ----------------------------------------------
 
-WINE = shutil.which("wine")
-SYSTEM32 = Path(os.environ.get("WINEPREFIX", Path.home() / ".wine")) / "drive_c" / "windows" / "system32"
-
-
-def run_bat(folder: Path, name: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, CS_NOPAUSE="1", WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
-    return subprocess.run([WINE, "cmd", "/c", name], cwd=folder, env=env, capture_output=True,
-                          text=True, errors="replace", timeout=120)
+def run_bat(wine: Wine, folder: Path, name: str) -> subprocess.CompletedProcess:
+    return wine.run(wine.argv("cmd", "/c", name), timeout=120, cwd=folder, CS_NOPAUSE="1")
 
 
 @pytest.fixture
 def wine_folder(tmp_path):
-    if WINE is None:
-        pytest.skip("wine is not installed: the .bat files were not run (static checks above still apply)")
-    if not (SYSTEM32 / "whoami.exe").exists():
-        subprocess.run([WINE, "cmd", "/c", "echo"], capture_output=True, timeout=120,
-                       env=dict(os.environ, WINEDEBUG="-all"))  # first use creates the prefix
-    if not (SYSTEM32 / "whoami.exe").exists():
-        pytest.skip(f"no Wine prefix with system32 tools at {SYSTEM32}")
+    wine = windows_python()
     for item in PACKAGING.iterdir():
         shutil.copy(item, tmp_path / item.name)
-    return tmp_path
+    return wine, tmp_path
 
 
 CMD_PARSE_ERRORS = ("was unexpected at this time", "syntax of the command is incorrect", "is not recognized")
 
 
 @pytest.mark.wine
+@pytest.mark.timeout(SETUP_TIMEOUT_S + 240)
 def test_install_bat_runs_under_wine_cmd(wine_folder):
-    missing = run_bat(wine_folder, "install.bat")
+    wine, folder = wine_folder
+    missing = run_bat(wine, folder, "install.bat")
     assert missing.returncode == 1 and "CafeSentinelGuard.exe is not in" in missing.stdout
-    shutil.copy(SYSTEM32 / "whoami.exe", wine_folder / "CafeSentinelGuard.exe")
-    result = run_bat(wine_folder, "install.bat")
+    shutil.copy(wine.system32 / "whoami.exe", folder / "CafeSentinelGuard.exe")
+    result = run_bat(wine, folder, "install.bat")
     out = result.stdout
     assert "Registering the CafeSentinel guard for" in out, out
     assert not any(e in out.lower() for e in CMD_PARSE_ERRORS), out
@@ -165,15 +156,17 @@ def test_install_bat_runs_under_wine_cmd(wine_folder):
 
 
 @pytest.mark.wine
+@pytest.mark.timeout(SETUP_TIMEOUT_S + 240)
 def test_uninstall_bat_stops_at_a_wrong_password_under_wine_cmd(wine_folder):
-    shutil.copy(SYSTEM32 / "hostname.exe", wine_folder / "CafeSentinel.exe")  # exits 1 on unknown flags
-    result = run_bat(wine_folder, "uninstall.bat")
+    wine, folder = wine_folder
+    shutil.copy(wine.system32 / "hostname.exe", folder / "CafeSentinel.exe")  # exits 1 on unknown flags
+    result = run_bat(wine, folder, "uninstall.bat")
     assert result.returncode == 1
     assert "The admin password was not confirmed. Nothing was changed." in result.stdout
     assert "task" not in result.stdout.lower().split("nothing was changed")[1]
 
-    shutil.copy(SYSTEM32 / "whoami.exe", wine_folder / "CafeSentinel.exe")  # exits 0: "verified"
-    out = run_bat(wine_folder, "uninstall.bat").stdout
+    shutil.copy(wine.system32 / "whoami.exe", folder / "CafeSentinel.exe")  # exits 0: "verified"
+    out = run_bat(wine, folder, "uninstall.bat").stdout
     assert not any(e in out.lower() for e in CMD_PARSE_ERRORS), out
     assert ("was not registered" in out or "could not be removed" in out
             or "will no longer start at logon" in out), out

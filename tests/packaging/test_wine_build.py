@@ -1,16 +1,14 @@
 """The Windows one-folder bundles, built from the same sentinel.spec / guard.spec with the Windows
 CPython under Wine (tests/helpers/wine.py), then started as .exe files: --version, the guard's
-usage error, and a short --demo --headless run under xvfb-run.
+usage error, and a short --demo --headless run on the session's Xvfb.
 
-Times are printed (pytest -s): pip install (cold: downloads; warm: all satisfied), each
-PyInstaller build, and the demo's start.
+Times are printed (pytest -s): each PyInstaller build and the demo's start.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -20,15 +18,8 @@ import pytest
 
 from sentinel import __version__
 from tests.helpers.apprun import AppRun
-from tests.helpers.wine import (
-    pip_install_args,
-    run_wine,
-    source_line,
-    windows_path,
-    wine_available,
-)
+from tests.helpers.wine import SETUP_TIMEOUT_S, windows_path, windows_python
 
-SETUP_TIMEOUT_S = 900
 BUILD_TIMEOUT_S = 600  # per spec; ~115 s (app) and ~55 s (guard) measured here, warm
 RUN_TIMEOUT_S = 120
 # Wine 8's CreateProcess now and then fails with this when PyInstaller starts its helper
@@ -36,32 +27,19 @@ RUN_TIMEOUT_S = 120
 WINE_TRANSIENT = "[WinError 1359] Internal error"
 
 
-def start_in_own_group(argv, **kwargs):
-    return subprocess.Popen(argv, start_new_session=True, **kwargs)
-
-
 @pytest.mark.wine
 @pytest.mark.timeout(SETUP_TIMEOUT_S + 2 * BUILD_TIMEOUT_S + 3 * RUN_TIMEOUT_S)
-def test_windows_bundles_build_and_run_under_wine(tmp_path):
-    missing = wine_available()
-    if missing:
-        pytest.skip(f"LOUD SKIP: {missing}")
+def test_windows_bundles_build_and_run_under_wine(tmp_path, xvfb_display):
+    wine = windows_python()
     times = {}
-
-    t0 = time.monotonic()
-    setup = run_wine(pip_install_args("-r", "requirements-dev.txt"), SETUP_TIMEOUT_S)
-    times["pip"] = time.monotonic() - t0
-    if setup.returncode != 0:
-        pytest.skip(f"LOUD SKIP: Wine Python setup failed ({setup.returncode}):\n"
-                    f"{setup.stdout[-2000:]}{setup.stderr[-2000:]}")
 
     dist, work = tmp_path / "dist", tmp_path / "work"
     for spec in ("sentinel.spec", "guard.spec"):
         t0 = time.monotonic()
         for attempt in (1, 2):
-            build = run_wine(f"wpy -m PyInstaller --noconfirm --log-level WARN "
-                             f"--distpath {shlex.quote(windows_path(dist))} "
-                             f"--workpath {shlex.quote(windows_path(work))} {spec}", BUILD_TIMEOUT_S)
+            build = wine.run(wine.python_argv("-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+                                              "--distpath", windows_path(dist), "--workpath", windows_path(work),
+                                              spec), BUILD_TIMEOUT_S)
             if build.returncode == 0 or WINE_TRANSIENT not in build.stdout + build.stderr:
                 break
             print(f"\n{spec}: Wine's CreateProcess failed ({WINE_TRANSIENT}) on attempt {attempt}")
@@ -76,21 +54,19 @@ def test_windows_bundles_build_and_run_under_wine(tmp_path):
     app, guard = deploy / "CafeSentinel.exe", deploy / "CafeSentinelGuard.exe"
     size = sum(f.stat().st_size for f in deploy.rglob("*") if f.is_file())
 
-    version = run_wine(f"wexe {shlex.quote(str(app))} --version", RUN_TIMEOUT_S, cwd=tmp_path)
+    version = wine.run(wine.argv(app, "--version"), RUN_TIMEOUT_S, cwd=tmp_path)
     assert version.returncode == 0, version.stdout + version.stderr
     assert f"CafeSentinel {__version__}" in version.stdout, "a windowed build still answers --version on a pipe"
 
-    usage = run_wine(f"wexe {shlex.quote(str(guard))} --no-such-flag", RUN_TIMEOUT_S, cwd=tmp_path)
+    usage = wine.run(wine.argv(guard, "--no-such-flag"), RUN_TIMEOUT_S, cwd=tmp_path)
     assert usage.returncode == 2, usage.stdout + usage.stderr
-    assert "--no-such-flag" in usage.stdout
+    assert "--no-such-flag" in usage.stdout + usage.stderr
 
-    # Wine wants pipes for std handles: Popen's stdout pipe is one. Own process group, so the
-    # whole xvfb-run / Xvfb / wine tree is stopped by that group's id.
+    # Own process group, so the whole wine tree is stopped by that group's id.
     data = tmp_path / "demo-data"
-    script = (f"{source_line()} && exec xvfb-run -a -s '-screen 0 1280x800x24' wine {shlex.quote(str(app))} "
-              f"--demo --headless --data-dir {shlex.quote(windows_path(data))} 2>&1")
     t0 = time.monotonic()
-    demo = AppRun(["bash", "-c", script], popen=functools.partial(start_in_own_group, cwd=tmp_path))
+    demo = AppRun(wine.argv(app, "--demo", "--headless", "--data-dir", windows_path(data)),
+                  popen=functools.partial(subprocess.Popen, start_new_session=True), env=wine.wine_env)
     try:
         demo.wait_line("CafeSentinel demo", timeout=RUN_TIMEOUT_S)
         times["demo line"] = time.monotonic() - t0

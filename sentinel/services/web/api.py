@@ -1,14 +1,12 @@
-"""The local API (SPEC.md section 7): JSON over HTTP on api_settings.bind:port, bearer token.
+"""The one HTTP server (SPEC: README "Local API", "Web dashboard"): the JSON API, the dashboard, login, metrics.
 
-Standard library only: ThreadingHTTPServer is enough for a handful of local clients, and it
-keeps the PyInstaller build free of a web framework. What the stdlib does not give, this
-module adds: one JSON error shape for every failure (never an HTML page or a traceback), a
-whole-request deadline (a client that trickles bytes cannot pin a thread), a cap on
-concurrent connections, a size cap on bodies, and a lingering close so a client whose body
-was refused still reads the refusal instead of a connection reset.
+JSON over HTTP on api_settings.bind:port. Scripts send `Authorization: Bearer <token>`; a
+browser logs in with the admin password and gets a session cookie (HttpOnly, SameSite=Strict)
+plus a CSRF token for its POSTs. The transport (asyncio, limits, SSE streaming) is in http.py.
 
-Every response body is JSON. Errors are `{"errors": [{"path": ..., "message": ...}]}`, where
+Every API response body is JSON. Errors are `{"errors": [{"path": ..., "message": ...}]}`, where
 `path` is a JSON path into the posted config, a query parameter name, or "" for the request.
+`POST /api/config` merges: sections and keys left out keep their saved values.
 """
 
 from __future__ import annotations
@@ -16,38 +14,36 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hmac
-import io
 import ipaddress
 import json
 import logging
 import os
 import re
 import secrets
-import socket
-import sys
 import threading
 import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sentinel.config.model import (ApiSettings, Config, atomic_write, config_from_dict, list_backups,
-                             mask_webhook, normalise_webhook, parse_config, save_config)
+                                   mask_webhook, normalise_webhook, parse_config, save_config)
+from sentinel.services.web import static
+from sentinel.services.web.http import (MAX_BODY_BYTES, MAX_CONNECTIONS, REQUEST_DEADLINE_S, HttpError, HttpServer,
+                                        Request, Response, Stream, error_response)
+from sentinel.services.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from sentinel.services.web.sessions import COOKIE, Sessions, clear_cookie, set_cookie
+from sentinel.services.web.sse import EventHub
+from sentinel.timefmt import spoken
 
 log = logging.getLogger(__name__)
 
 TOKEN_FILE_NAME = "api_token"  # in the data dir
-MAX_BODY_BYTES = 256 * 1024
-REQUEST_DEADLINE_S = 10.0  # whole request (line, headers, body) must arrive within this
-MAX_CONNECTIONS = 16  # concurrent handler threads; more are refused with 503
-SHUTDOWN_POLL_S = 0.1  # serve_forever notices stop() within this
-LINGER_S = 1.0  # after replying, read and discard what the client still sends, at most this long
-LINGER_BYTES = 1024 * 1024
 AUTH_WARN_EVERY_S = 60.0  # unauthorised requests are logged at most this often
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
+LOG_LINES_DEFAULT, LOG_LINES_MAX = 200, 5000
 _MASKED_WEBHOOK = re.compile(r"/webhooks/(\d+)/\*\*\*/?$")
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9._-]+")
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{32,200}$")
 
 StatusProvider = Callable[[], dict]
@@ -78,14 +74,6 @@ def ensure_api_token(data_root: Path) -> str:
     return token
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, errors: list[tuple[str, str]], headers: dict | None = None):
-        super().__init__(status)
-        self.status = status
-        self.errors = errors
-        self.headers = headers or {}
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
@@ -102,201 +90,57 @@ def _encode(payload: Any) -> bytes:
     return json.dumps(payload, default=_json_default, allow_nan=False, separators=(",", ":")).encode()
 
 
-def _error_body(errors: list[tuple[str, str]]) -> dict:
+def _error(status: int, errors: list[tuple[str, str]], headers: dict | None = None) -> HttpError:
     # mask_webhook on messages: a validation message may quote a posted URL.
-    return {"errors": [{"path": path, "message": mask_webhook(message)} for path, message in errors]}
+    return HttpError(status, [(path, mask_webhook(message)) for path, message in errors], headers)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Socket reads that fail with TimeoutError once the request's deadline has passed."""
-
-    def __init__(self, sock: socket.socket, deadline: float):
-        self._sock = sock
-        self.deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("request deadline passed")
-        self._sock.settimeout(remaining)
-        return self._sock.recv_into(buffer)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "CafeSentinel"
-    protocol_version = "HTTP/1.0"  # one request per connection: no idle keep-alive threads
-    server: "_Server"
-
-    def setup(self) -> None:
-        self.connection = self.request
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        deadline = time.monotonic() + self.server.api.request_timeout_s
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
-        self.wfile = self.connection.makefile("wb")  # buffered: loops over partial sends
-        self._responded = False
-
-    def parse_request(self) -> bool:
-        ok = super().parse_request()
-        if ok and self.request_version == "HTTP/0.9":
-            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported")
-            return False
-        if not ok and not self._responded:  # the stdlib sends nothing for a blank request line
-            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
-        return ok
-
-    def send_error(self, code, message=None, explain=None) -> None:
-        """Every error the stdlib raises (bad request line, 414, 431, 501, 505) as JSON."""
-        self.close_connection = True
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "error"
-        self._send_json(code, _error_body([("", message or phrase)]))
-
-    def _send_json(self, status: int, payload: Any, headers: dict | None = None) -> None:
-        body = _encode(payload)
-        self._responded = True
-        if self.request_version == "HTTP/0.9":
-            # The stdlib's default before the version is parsed; an HTTP/0.9 reply would have
-            # no status line, so answer as HTTP/1.0 (also for "GET /path" without a version).
-            self.request_version = "HTTP/1.0"
-        self.connection.settimeout(self.server.api.request_timeout_s)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Connection", "close")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 (stdlib signature)
-        # Request lines and status codes only; headers (the token) are never logged.
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _dispatch(self) -> None:
-        try:
-            status, payload, headers = self.server.api.handle(self)
-        except _BadRequest as exc:
-            status, payload, headers = exc.status, _error_body(exc.errors), exc.headers
-        except OSError:  # the client timed out or went away while sending its body
-            self.close_connection = True
-            return
-        except Exception:
-            log.exception("API request %s %s failed", self.command, urlsplit(self.path).path[:100])
-            status, payload, headers = 500, _error_body([("", "internal error, see the log")]), {}
-        try:
-            self._send_json(status, payload, headers)
-        except (ValueError, TypeError):  # the provider returned NaN or something that is not JSON
-            log.exception("API response for %s is not JSON", urlsplit(self.path).path[:100])
-            self._send_json(500, _error_body([("", "internal error, see the log")]))
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = os.name != "nt"  # on Windows SO_REUSEADDR would let two servers share a port
-    request_queue_size = 32
-
-    def __init__(self, address: tuple[str, int], api: "ApiServer"):
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.api = api
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        if os.name == "nt" and hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        super().server_bind()
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            log.debug("API busy: refusing a connection from %s", client_address)
-            try:
-                request.settimeout(0.2)
-                body = _encode(_error_body([("", "too many connections")]))
-                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-                                % (len(body), body))
-            except OSError:
-                pass
-            self.close_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def shutdown_request(self, request) -> None:
-        """Half-close, then drain briefly: closing with unread input would reset the connection."""
-        try:
-            request.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + LINGER_S
-            drained = 0
-            while drained < LINGER_BYTES:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                request.settimeout(remaining)
-                chunk = request.recv(65536)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except OSError:
-            pass
-        self.close_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        if isinstance(sys.exc_info()[1], OSError):  # resets, timeouts: the client's problem
-            log.debug("API connection from %s dropped: %s", client_address, sys.exc_info()[1])
-        else:
-            log.exception("API connection from %s failed", client_address)
+def mask_secrets(text: str, token: str) -> str:
+    """A log line fit for the browser: webhook tokens and the API token hidden."""
+    return _WEBHOOK_TOKEN.sub(r"\1***", text).replace(token, "***") if token else _WEBHOOK_TOKEN.sub(r"\1***", text)
 
 
 class ApiServer:
-    """The local API. start()/stop() it; reconfigure() on every ConfigReloaded.
+    """The one HTTP server: JSON API, dashboard, login, metrics. start()/stop(); reconfigure() on ConfigReloaded.
 
-    Providers are called on request threads: they must be thread-safe and quick.
-    `current_config` is the config in force (used when the file on disk is invalid).
+    Providers are called on worker threads: they must be thread-safe and quick. `current_config`
+    is the config in force (used when the file on disk is invalid). `verify_admin(password)`
+    returns an object with `ok`, `locked_for_s`, `tries_left` (the vault's AttemptResult), or
+    None when no admin password is set up. `dashboard` builds the live picture the page shows;
+    call notify() whenever it may have changed.
     """
 
     def __init__(self, settings: ApiSettings, token: str, *,
                  status: StatusProvider, incidents: ListProvider, sessions: ListProvider,
                  current_config: ConfigProvider, config_path: Path, backup_dir: Path,
-                 request_timeout_s: float = REQUEST_DEADLINE_S):
+                 request_timeout_s: float = REQUEST_DEADLINE_S, max_connections: int = MAX_CONNECTIONS,
+                 dashboard: StatusProvider | None = None, metrics: Callable[[], bytes] | None = None,
+                 verify_admin: Callable[[str], Any] | None = None, log_path: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         if not token:
             raise ValueError("the API needs a token")
         self._settings = settings
+        self._token_text = token
         self._token = token.encode("ascii")
         self._status = status
         self._incidents = incidents
-        self._sessions = sessions
+        self._sessions_list = sessions
         self._current_config = current_config
+        self._dashboard = dashboard or status
+        self._metrics = metrics
+        self._verify_admin = verify_admin
+        self._log_path = Path(log_path) if log_path else None
+        self._clock = clock
         self.config_path = Path(config_path)
         self.backup_dir = Path(backup_dir)
         self.request_timeout_s = request_timeout_s
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self.max_connections = max_connections
+        self.logins = Sessions()
+        self.hub = EventHub(self._dashboard_frame)
+        self._server: HttpServer | None = None
         self._lifecycle = threading.Lock()
         self._config_lock = threading.Lock()
+        self._login_lock = threading.Lock()
         self._auth_log_lock = threading.Lock()
         self._auth_failures = 0
         self._auth_warned_at: float | None = None
@@ -307,7 +151,12 @@ class ApiServer:
             "/api/config/backups": {"GET": self._get_backups},
             "/api/incidents": {"GET": self._get_incidents},
             "/api/sessions": {"GET": self._get_sessions},
+            "/api/logs": {"GET": self._get_logs},
+            "/metrics": {"GET": self._get_metrics},
         }
+        self._public = {"/api/session": {"GET": self._get_session},
+                        "/api/login": {"POST": self._post_login},
+                        "/api/logout": {"POST": self._post_logout}}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -315,11 +164,15 @@ class ApiServer:
     def address(self) -> tuple[str, int] | None:
         """(host, port) actually bound, or None when not running."""
         server = self._server
-        return server.server_address[:2] if server else None
+        return server.address if server else None
 
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        return self._server._thread if self._server else None
 
     def start(self) -> bool:
         """Bind and serve on a daemon thread. A busy port is logged once; the app carries on."""
@@ -339,6 +192,12 @@ class ApiServer:
             self._settings = settings
             self._start_locked()
 
+    def notify(self) -> None:
+        """The dashboard's picture may have changed (any thread): SSE clients get a new frame."""
+        server = self._server
+        if server is not None:
+            server.call_soon(self.hub.changed)
+
     def _start_locked(self) -> bool:
         if self._server is not None:
             return True
@@ -346,82 +205,210 @@ class ApiServer:
         if not s.enabled:
             log.info("local API disabled (api_settings.enabled is false)")
             return False
+        self.hub = EventHub(self._dashboard_frame)
+        server = HttpServer(self, request_timeout_s=self.request_timeout_s, max_connections=self.max_connections)
         try:
-            server = _Server((s.bind, s.port), self)
+            server.start(s.bind, s.port)
         except OSError as exc:
             self.last_error = _bind_error(s.bind, s.port, exc)
             log.error("%s", self.last_error)
             return False
         self.last_error = None
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
-                                        name="api", daemon=True)
-        self._thread.start()
-        host, port = server.server_address[:2]
+        host, port = server.address
         if not ipaddress.ip_address(host).is_loopback:
             log.warning("local API listens on %s:%s, reachable from the network (plain HTTP)", host, port)
-        log.info("local API listening on http://%s:%s/api/", host, port)
+        log.info("web server listening on http://%s:%s/ (dashboard, /api/, /metrics)", host, port)
         return True
 
     def _stop_locked(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
+        server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(5.0)
+        server.stop()
         log.info("local API stopped")
 
-    # -- request handling (called on the connection's thread) ------------------------------
+    # -- the connection's hooks (called on the server's loop) ------------------------------
 
-    def handle(self, request: _Handler) -> tuple[int, Any, dict]:
+    def gate(self, path: str, name: str, value: bytes, client: tuple) -> Response | None:
+        """Refuse a wrong bearer token as soon as its header arrives, before the rest of the head."""
+        if name != "authorization" or self._is_public(path):
+            return None
+        if self._bearer_ok(value.decode("latin-1")):
+            return None
+        return self._unauthorised(value.strip() != b"", client[0] if client else "")
+
+    async def respond(self, request: Request, server: HttpServer, read_body) -> Response | Stream:
+        try:
+            result = await self._route(request, server, read_body)
+        except HttpError as exc:
+            return error_response(exc.status, exc.errors, exc.headers)
+        except OSError:  # the client went away or was too slow while sending its body
+            raise
+        except Exception:
+            log.exception("API request %s %s failed", request.method, request.path[:100])
+            return error_response(500, [("", "internal error, see the log")])
+        if isinstance(result, (Response, Stream)):
+            return result
+        status, payload, headers = result
+        try:
+            return Response(status, _encode(payload), headers=headers)
+        except (ValueError, TypeError):  # the provider returned NaN or something that is not JSON
+            log.exception("API response for %s is not JSON", request.path[:100])
+            return error_response(500, [("", "internal error, see the log")])
+
+    async def _route(self, request: Request, server: HttpServer, read_body):
+        if request.method in ("GET", "HEAD") and (request.path == "/" or request.path.startswith("/static/")):
+            return static.page(request.path)
+        public = self._public.get(request.path)
+        if public is not None:
+            action = self._method(public, request)
+            if request.method == "POST":
+                self._refuse_cross_site(request)
+                request.body = await _read_body(request, read_body, json_body=request.path == "/api/login")
+            return await server.in_worker(action, request)
         self._authorise(request)
-        url = urlsplit(request.path)
-        methods = self._routes.get(url.path)
+        if request.path == "/events":
+            self._method({"GET": None}, request)
+            _query_params(request.query, ())
+            hub = self.hub
+            return Stream(lambda send: hub.serve(send, request.header("Last-Event-ID"), server.in_worker))
+        methods = self._routes.get(request.path)
         if methods is None:
-            raise _BadRequest(404, [("", f"no such endpoint: {url.path[:100]}")])
-        action = methods.get(request.command)
-        if action is None:
-            raise _BadRequest(405, [("", f"{request.command} is not allowed here")],
-                              {"Allow": ", ".join(methods)})
-        return action(request, url.query)
+            raise _error(404, [("", f"no such endpoint: {request.path[:100]}")])
+        action = self._method(methods, request)
+        if request.method == "POST":
+            if request.state["auth"] == "cookie":
+                self._check_csrf(request)
+            request.body = await _read_body(request, read_body, json_body=True)
+        return await server.in_worker(action, request)
 
-    def _authorise(self, request: _Handler) -> None:
+    @staticmethod
+    def _method(methods: dict, request: Request):
+        if request.method not in methods:
+            raise _error(405, [("", f"{request.method} is not allowed here")], {"Allow": ", ".join(methods)})
+        return methods[request.method]
+
+    # -- who may ask -----------------------------------------------------------------------
+
+    def _is_public(self, path: str) -> bool:
+        return path == "/" or path.startswith("/static/") or path in self._public
+
+    def _bearer_ok(self, value: str) -> bool:
+        scheme, _, credentials = value.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return False
+        return hmac.compare_digest(credentials.strip().encode("latin-1", "replace"), self._token)
+
+    def _authorise(self, request: Request) -> None:
         values = request.headers.get_all("Authorization") or []
-        presented = None
-        if len(values) == 1:
-            scheme, _, credentials = str(values[0]).strip().partition(" ")
-            if scheme.lower() == "bearer" and credentials.strip():
-                presented = credentials.strip().encode("latin-1", "replace")
-        if presented is not None and hmac.compare_digest(presented, self._token):
+        if len(values) == 1 and self._bearer_ok(str(values[0])):
+            request.state["auth"] = "token"
             return
+        if not values:
+            session = self.logins.get(request.cookies.get(COOKIE), self._clock())
+            if session is not None:
+                request.state["auth"], request.state["session"] = "cookie", session
+                return
+        response = self._unauthorised(bool(values), request.client[0] if request.client else "")
+        raise HttpError(response.status, [("", "log in, or send Authorization: Bearer <token>")],
+                        {"WWW-Authenticate": response.headers["WWW-Authenticate"]})
+
+    def _unauthorised(self, presented: bool, client: str) -> Response:
         with self._auth_log_lock:
             self._auth_failures += 1
             now = time.monotonic()
             if self._auth_warned_at is None or now - self._auth_warned_at >= AUTH_WARN_EVERY_S:
                 log.warning("local API: %d unauthorised request(s) (missing or wrong token), latest from %s",
-                            self._auth_failures, request.client_address[0])
+                            self._auth_failures, client)
                 self._auth_failures, self._auth_warned_at = 0, now
         challenge = 'Bearer realm="CafeSentinel"' + (', error="invalid_token"' if presented else "")
-        raise _BadRequest(401, [("", "missing or wrong bearer token (Authorization: Bearer <token>)")],
-                          {"WWW-Authenticate": challenge})
+        return error_response(401, [("", "missing or wrong bearer token (Authorization: Bearer <token>)")],
+                              {"WWW-Authenticate": challenge})
 
-    def _get_status(self, request, query):
-        _query_params(query, ())
+    def _refuse_cross_site(self, request: Request) -> None:
+        """A browser says where a request comes from: anything but this origin is refused."""
+        site = request.header("Sec-Fetch-Site").lower()
+        origin = request.header("Origin")
+        host = request.header("Host")
+        if site and site not in ("same-origin", "none"):
+            raise _error(403, [("", "cross-site request refused")])
+        if origin and urlsplit(origin).netloc.lower() != host.lower():
+            raise _error(403, [("", "cross-site request refused")])
+
+    def _check_csrf(self, request: Request) -> None:
+        self._refuse_cross_site(request)
+        sent = request.header("X-CSRF-Token").encode("latin-1", "replace")
+        if not hmac.compare_digest(sent, request.state["session"].csrf.encode()):
+            raise _error(403, [("", "missing or wrong X-CSRF-Token (reload the page)")])
+
+    # -- login -----------------------------------------------------------------------------
+
+    def _get_session(self, request: Request):
+        _query_params(request.query, ())
+        session = self.logins.get(request.cookies.get(COOKIE), self._clock())
+        return 200, {"logged_in": session is not None, "csrf": session.csrf if session else None,
+                     "login_available": self._verify_admin is not None}, {}
+
+    def _post_login(self, request: Request):
+        body = _parse_json(request.body)
+        password = body.get("password") if isinstance(body, dict) else None
+        if not isinstance(password, str) or not password or len(password) > 1024:
+            raise _error(400, [("password", "send {\"password\": \"...\"}")])
+        if self._verify_admin is None:
+            raise _error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
+        with self._login_lock:  # one scrypt at a time; tries are counted in order
+            attempt = self._verify_admin(password)
+        if attempt is None:
+            raise _error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
+        if attempt.ok:
+            session = self.logins.create(self._clock())
+            log.info("web login from %s", request.client[0] if request.client else "?")
+            return 200, {"logged_in": True, "csrf": session.csrf}, {"Set-Cookie": set_cookie(session)}
+        log.warning("web login: wrong admin password from %s", request.client[0] if request.client else "?")
+        if attempt.locked_for_s > 0:
+            wait = int(attempt.locked_for_s + 0.999)
+            raise HttpError(429, [("password", f"too many wrong passwords: locked for {spoken(wait)}")],
+                            {"Retry-After": str(wait)})
+        raise _error(401, [("password", f"wrong password ({attempt.tries_left} tries left before a lockout)")])
+
+    def _post_logout(self, request: Request):
+        self.logins.drop(request.cookies.get(COOKIE))
+        return 200, {"logged_in": False}, {"Set-Cookie": clear_cookie()}
+
+    # -- the dashboard's stream ------------------------------------------------------------
+
+    def _dashboard_frame(self) -> bytes:
+        return _encode(self._dashboard())
+
+    # -- endpoints (worker threads) --------------------------------------------------------
+
+    def _get_status(self, request: Request):
+        _query_params(request.query, ())
         return 200, self._status(), {}
 
-    def _get_incidents(self, request, query):
-        limit = _limit(_query_params(query, ("limit",)))
+    def _get_incidents(self, request: Request):
+        limit = _limit(_query_params(request.query, ("limit",)))
         return 200, {"incidents": self._incidents(limit), "limit": limit}, {}
 
-    def _get_sessions(self, request, query):
-        limit = _limit(_query_params(query, ("limit",)))
-        return 200, {"sessions": self._sessions(limit), "limit": limit}, {}
+    def _get_sessions(self, request: Request):
+        limit = _limit(_query_params(request.query, ("limit",)))
+        return 200, {"sessions": self._sessions_list(limit), "limit": limit}, {}
 
-    def _get_backups(self, request, query):
-        _query_params(query, ())
+    def _get_metrics(self, request: Request):
+        _query_params(request.query, ())
+        if self._metrics is None:
+            raise _error(404, [("", "metrics are not available")])
+        return Response(200, self._metrics(), content_type=METRICS_CONTENT_TYPE)
+
+    def _get_logs(self, request: Request):
+        params = _query_params(request.query, ("lines",))
+        lines = _whole(params, "lines", LOG_LINES_DEFAULT, LOG_LINES_MAX)
+        tail = _tail(self._log_path, lines) if self._log_path else []
+        return 200, {"lines": [mask_secrets(line, self._token_text) for line in tail], "limit": lines}, {}
+
+    def _get_backups(self, request: Request):
+        _query_params(request.query, ())
         backups = []
         for path in list_backups(self.backup_dir):
             try:
@@ -438,22 +425,24 @@ class ApiServer:
         except OSError:
             return None
 
-    def _get_config(self, request, query):
+    def _get_config(self, request: Request):
         """The saved config (what the watcher applies), or the one in force if the file is bad."""
-        _query_params(query, ())
+        _query_params(request.query, ())
         config, source = self._config_on_disk(), "file"
         if config is None:
             config, source = self._current_config(), "in-force"
         return 200, config.masked_dict(), {"X-Config-Source": source}
 
-    def _post_config(self, request, query):
-        _query_params(query, ())
-        raw = _read_json_body(request)
+    def _post_config(self, request: Request):
+        """Merge the posted sections and keys onto the saved config, validate the whole, save it."""
+        _query_params(request.query, ())
+        raw = _parse_json(request.body)
         with self._config_lock:
             on_disk = self._config_on_disk()
-            raw, unmask_errors = unmask_webhooks(raw, on_disk or self._current_config())
+            base = on_disk or self._current_config()
+            raw, unmask_errors = unmask_webhooks(raw, base)
             try:
-                config, problems = config_from_dict(raw)
+                config, problems = config_from_dict(merge_config(base.to_dict(), raw))
             except RecursionError:
                 config, problems = None, [("", "body is nested too deeply")]
             except OverflowError:  # config.Number cannot compare a huge int with a float
@@ -462,11 +451,28 @@ class ApiServer:
             problems = unmask_errors + [p for p in problems if p[0] not in unmasked_paths]
             if problems:
                 log.info("config POST rejected: %s", ", ".join(path or "(body)" for path, _ in problems))
-                raise _BadRequest(400, problems)
+                raise _error(400, problems)
             if config != on_disk:  # an identical POST leaves the file and the backups alone
                 save_config(config, self.config_path, self.backup_dir)
-                log.info("config saved through the local API")
+                log.info("config saved through the local API (%s)", request.state.get("auth"))
         return 200, config.masked_dict(), {}
+
+
+def merge_config(base: dict, patch: Any, cls: type = Config) -> Any:
+    """`patch` laid over `base`: sections (and nested sections) merge key by key; any other value
+    (a number, a string, pc_names, opening days) replaces the base's whole. Keys the schema does
+    not know are kept, so validation names them."""
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return patch
+    sections = {f.name: f.default_factory for f in dataclasses.fields(cls)
+                if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory)}
+    merged = dict(base)
+    for key, value in patch.items():
+        if key in sections and isinstance(value, dict):
+            merged[key] = merge_config(base.get(key, {}), value, sections[key])
+        else:
+            merged[key] = value
+    return merged
 
 
 def unmask_webhooks(raw: Any, current: Config) -> tuple[Any, list[tuple[str, str]]]:
@@ -512,56 +518,82 @@ def _query_params(query: str, allowed: tuple[str, ...]) -> dict[str, str]:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True, max_num_fields=10,
                           errors="strict")
     except (ValueError, UnicodeDecodeError):
-        raise _BadRequest(400, [("", "malformed query string")]) from None
+        raise _error(400, [("", "malformed query string")]) from None
     params: dict[str, str] = {}
     for name, value in pairs:
         if name not in allowed:
-            raise _BadRequest(400, [(name[:50], "unknown query parameter")])
+            raise _error(400, [(name[:50], "unknown query parameter")])
         if name in params:
-            raise _BadRequest(400, [(name, "given more than once")])
+            raise _error(400, [(name, "given more than once")])
         params[name] = value
     return params
 
 
-def _limit(params: dict[str, str]) -> int:
-    text = params.get("limit")
+def _whole(params: dict[str, str], name: str, default: int, maximum: int) -> int:
+    text = params.get(name)
     if text is None:
-        return LIMIT_DEFAULT
-    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= LIMIT_MAX:
-        raise _BadRequest(400, [("limit", f"must be a whole number from 1 to {LIMIT_MAX}")])
+        return default
+    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= maximum:
+        raise _error(400, [(name, f"must be a whole number from 1 to {maximum}")])
     return int(text)
 
 
-def _read_json_body(request: _Handler) -> Any:
+def _limit(params: dict[str, str]) -> int:
+    return _whole(params, "limit", LIMIT_DEFAULT, LIMIT_MAX)
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    """The newest `lines` lines of a text file, read from its end."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            block, data = 64 * 1024, b""
+            while end > 0 and data.count(b"\n") <= lines:
+                start = max(end - block, 0)
+                f.seek(start)
+                data = f.read(end - start) + data
+                end = start
+    except FileNotFoundError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-lines:]
+
+
+async def _read_body(request: Request, read_body, json_body: bool) -> bytes:
+    """Check the body's headers, then read it (within the request's deadline)."""
     headers = request.headers
     if headers.get("Transfer-Encoding"):
-        raise _BadRequest(400, [("", "chunked bodies are not supported; send Content-Length")])
+        raise _error(400, [("", "chunked bodies are not supported; send Content-Length")])
     lengths = headers.get_all("Content-Length") or []
     if len(lengths) != 1 or not re.fullmatch(r"\s*[0-9]{1,20}\s*", str(lengths[0])):
-        raise _BadRequest(400, [("", "one valid Content-Length header is required")])
+        raise _error(400, [("", "one valid Content-Length header is required")])
     length = int(lengths[0])
     if length > MAX_BODY_BYTES:
-        raise _BadRequest(413, [("", f"body is larger than {MAX_BODY_BYTES} bytes")])
-    ctype = str(headers.get("Content-Type", ""))
-    media, _, params = ctype.partition(";")
-    charset = params.strip().lower().replace(" ", "")
-    if media.strip().lower() != "application/json" or charset not in ("", "charset=utf-8", 'charset="utf-8"'):
-        raise _BadRequest(400, [("", "Content-Type must be application/json (UTF-8)")])
-    body = request.rfile.read(length)
+        raise _error(413, [("", f"body is larger than {MAX_BODY_BYTES} bytes")])
+    if json_body:
+        media, _, params = str(headers.get("Content-Type", "")).partition(";")
+        charset = params.strip().lower().replace(" ", "")
+        if media.strip().lower() != "application/json" or charset not in ("", "charset=utf-8", 'charset="utf-8"'):
+            raise _error(400, [("", "Content-Type must be application/json (UTF-8)")])
+    body = await read_body(length)
     if len(body) != length:
-        raise _BadRequest(400, [("", f"body ended after {len(body)} of {length} bytes")])
+        raise _error(400, [("", f"body ended after {len(body)} of {length} bytes")])
+    return body
+
+
+def _parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _BadRequest(400, [("", f"body is not UTF-8 (bad byte at offset {exc.start})")]) from None
+        raise _error(400, [("", f"body is not UTF-8 (bad byte at offset {exc.start})")]) from None
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise _BadRequest(400, [("", "body is nested too deeply")]) from None
+        raise _error(400, [("", "body is nested too deeply")]) from None
     except json.JSONDecodeError as exc:
-        raise _BadRequest(400, [("", f"broken JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]) from None
+        raise _error(400, [("", f"broken JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]) from None
     except ValueError as exc:  # NaN/Infinity, or an integer with too many digits
-        raise _BadRequest(400, [("", f"invalid JSON value: {str(exc)[:100]}")]) from None
+        raise _error(400, [("", f"invalid JSON value: {str(exc)[:100]}")]) from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from sentinel.events import ConfigRejected, ConfigReloaded, DeliveryStatus, MonitorStatus, PrivacyChanged
+from typing import Callable
+
+from sentinel.events import (Blip, ConfigRejected, ConfigReloaded, DeliveryStatus, IncidentConfirmed, IncidentEnded,
+                             MonitorStatus, PrivacyChanged)
 from sentinel.timefmt import stamp
+
+
+# Events that change what the dashboard shows beside the status (its incident list, today's timeline).
+_ALSO_CHANGES = (IncidentConfirmed, IncidentEnded, Blip)
 
 
 class StatusBoard:
@@ -17,6 +24,11 @@ class StatusBoard:
         self._delivery: DeliveryStatus | None = None
         self._problems: tuple = ()
         self._privacy: PrivacyChanged | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """`callback()` after every change of the picture (on the publisher's thread; keep it quick)."""
+        self._listeners.append(callback)
 
     def on_event(self, event) -> None:
         with self._lock:
@@ -30,6 +42,10 @@ class StatusBoard:
                 self._problems = ()
             elif isinstance(event, PrivacyChanged):
                 self._privacy = event
+            elif not isinstance(event, _ALSO_CHANGES):
+                return
+        for callback in self._listeners:
+            callback()
 
     def as_dict(self) -> dict:
         with self._lock:
@@ -53,6 +69,6 @@ class StatusBoard:
             "pcs_in_session": status.in_session,
             "pcs_total": len(status.pcs),
             "pcs": [{"n": p.index, "name": p.name, "ip": p.ip, "state": p.state.value,
-                     "since": stamp(p.since_wall), "latency_ms": p.latency_ms} for p in status.pcs],
+                     "since": stamp(p.since_wall), "latency_ms": p.latency_ms, "seen_by": p.seen_by} for p in status.pcs],
         }
         return out
