@@ -245,3 +245,5 @@ class DeliveryStatus(Event):
     backlog: tuple[tuple[str, int], ...]  # (kind, queued messages)
     dead: tuple[str, ...]  # kinds whose webhook answered 401/404
     at_wall: float = 0.0
+    delivered: int = 0  # messages Discord confirmed since the app started
+    last_delivered_wall: float | None = None

@@ -74,7 +74,7 @@ class Desktop:
                  clock: Callable[[], float] = time.time,
                  show_window: bool = False,
                  setup_needed: bool = False,
-                 warnings: tuple[str, ...] = ()) -> None:
+                 delivery_note: str = "") -> None:
         self._bus = bus
         self._clock = clock
         self.config = config
@@ -98,7 +98,9 @@ class Desktop:
         self.root.iconphoto(True, self._icon_photo)
         shop = config.discord_settings.shop_name if config is not None else ""
         self.window = StatusWindow(self.root, clock=clock, recent_incidents=recent_incidents,
-                                   shop_name=shop, icon_photo=self._icon_photo, warnings=warnings)
+                                   shop_name=shop, icon_photo=self._icon_photo, config=config,
+                                   delivery_note=delivery_note)
+        self.window.set_setup_needed(setup_needed)
         if not show_window:
             self.window.hide()
 

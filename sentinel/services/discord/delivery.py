@@ -510,6 +510,7 @@ class _Sender(threading.Thread):
             self._failures = 0
             d._outbox.remove(message.id)
             d.counters.delivered += 1
+            d.last_delivered_wall = d._wall()
             d._status_changed()
         elif verdict.action == "rate_limited":
             d.counters.rate_limited += 1
@@ -570,6 +571,7 @@ class Delivery:
         self._senders = {kind: _Sender(self, kind) for kind in KINDS}
         self._last_status: tuple | None = None
         self.counters = _Counters()
+        self.last_delivered_wall: float | None = None  # when Discord last confirmed a message
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -698,13 +700,14 @@ class Delivery:
         if self._publish is None:
             return
         backlog = self._outbox.backlog()
-        status = (tuple((k, backlog.get(k, 0)) for k in KINDS), self.dead_kinds())
+        status = (tuple((k, backlog.get(k, 0)) for k in KINDS), self.dead_kinds(), self.counters.delivered)
         with self._lock:
             if status == self._last_status and not force:
                 return
             self._last_status = status
         try:
-            self._publish(DeliveryStatus(backlog=status[0], dead=status[1], at_wall=self._wall()))
+            self._publish(DeliveryStatus(backlog=status[0], dead=status[1], at_wall=self._wall(),
+                                         delivered=status[2], last_delivered_wall=self.last_delivered_wall))
         except Exception:
             log.exception("publishing DeliveryStatus failed")
 
