@@ -22,6 +22,7 @@ from sentinel.config.model import Config, atomic_write, config_warnings, parse_c
 from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
+from sentinel.schedule import Schedule, is_quiet
 from sentinel.services.discord.delivery import TokenFilter
 
 log = logging.getLogger("sentinel")
@@ -45,10 +46,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-config", action="store_true", help="validate the config and exit 0/1")
     parser.add_argument("--send-test", action="store_true", help="send one test message to each webhook")
     parser.add_argument("--version", action="version", version=f"CafeSentinel {__version__}")
+    parser.add_argument("--report", metavar="PERIOD",
+                        help="write the ISP report of YYYY-MM or YYYY-MM-DD (HTML + CSV) and print its path")
+    parser.add_argument("--out", type=Path, metavar="PATH",
+                        help="with --report: the HTML file to write (default: <data>/reports/cafesentinel-PERIOD.html)")
     parser.add_argument("--verify-admin", action="store_true",
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
                         help="with --verify-admin: then stop the running monitor and its guard (0 stopped, 3 not)")
+    parser.add_argument("--setup", action="store_true",
+                        help="first-run setup on the console (passwords, targets, webhooks): a box without a display")
     return parser.parse_args(argv)
 
 
@@ -144,8 +151,7 @@ def ask_admin_password(vault) -> bool:
 def verify_admin(data: DataDir, then_exit: bool) -> int:
     """--verify-admin [--exit]: the password gate of uninstall.bat; --exit then stops app and guard."""
     from sentinel import platform
-    from sentinel.guard import guard_owner, heartbeat_owner
-    from sentinel.services.keepalive.partner import write_shutdown_intent
+    from sentinel.services.keepalive.pact import guard_owner, heartbeat_owner, write_shutdown_intent
     from sentinel.services.access.vault import Vault
 
     vault = Vault(data.root)
@@ -166,6 +172,15 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
     return EXIT_OK if stopped else EXIT_ALREADY_RUNNING
 
 
+def setup_on_console(config_path: Path, data: DataDir) -> int:
+    """--setup: the setup wizard's questions on the console (sentinel/console_setup.py)."""
+    from sentinel.console_setup import run_setup
+    from sentinel.services.access.vault import Vault
+
+    config, _rejected = startup_config(read_config_file(config_path), data)
+    return run_setup(config_path, config, Vault(data.root), data.config_backups)
+
+
 def send_test(config: Config) -> int:
     """--send-test: one message to each configured webhook, one line per outcome."""
     from sentinel.services.discord.delivery import send_test_messages
@@ -177,6 +192,28 @@ def send_test(config: Config) -> int:
         print(f"{kind:12s} {'OK  ' if ok else 'FAIL'} {detail}")
     configured = [ok for kind, ok, detail in results if getattr(config.discord_settings, f"webhook_{kind}")]
     return EXIT_OK if configured and all(configured) else EXIT_PROBLEMS
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """--report PERIOD [--out PATH]: read-only on the records, so it works while the monitor runs."""
+    from sentinel.services.recording.report import default_report_path, parse_period, write_report
+
+    parse_period(args.report)  # a bad period is a usage error before anything is read
+    data = DataDir(args.data_dir or default_data_dir())
+    config = Config()
+    for path in (args.config or default_config_path(), data.last_good_config):
+        try:
+            parsed, problems = parse_config(path.read_bytes())
+        except OSError:
+            continue
+        if not problems:
+            config = parsed
+            break
+    out = (args.out or default_report_path(data.reports, args.report)).resolve()
+    write_report(data.db, data.evidence, Schedule.from_settings(config.schedule_settings), args.report, out,
+                 time.time(), config.discord_settings.shop_name)
+    print(out)
+    return EXIT_OK
 
 
 def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
@@ -199,6 +236,13 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     if fallback_problems:
         raise ConfigError(problems)
     return fallback, tuple(problems)
+
+
+def monitor_allowance(config: Config) -> float:
+    """Twice the longest normal gap between two monitor ticks: the wait plus a tick that times
+    out, waits retry_delay and times out again. The guard waits at least --hang-seconds anyway."""
+    m, v = config.monitor_settings, config.verification_settings
+    return 2 * (m.interval_seconds + 2 * m.ping_timeout_seconds + v.retry_delay_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +270,12 @@ class Sentinel:
     """
 
     def __init__(self, args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                 raw_config: bytes, *, clock=None, prober=None):
+                 raw_config: bytes, *, clock=None, prober=None, stopper: Stopper | None = None):
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
         self.headless = args.headless or not has_display()
         self.bus = EventBus()
-        self.stopper = Stopper()
+        self.stopper = stopper or Stopper()
         self._parts: list[Part] = []
         self._started = 0  # parts[:_started] have been started
         try:
@@ -248,6 +292,8 @@ class Sentinel:
         from sentinel.monitor import core
         from sentinel.monitor.engine import Clock, Monitor
         from sentinel.services.discord.notifier import Notifier, NotifierTimer
+        from sentinel.services.recording.digest import Reports
+        from sentinel.services.recording.evidence import EvidenceKeeper
         from sentinel.services.recording.storage import Storage
         from sentinel.services.screens.privacy import PrivacyMode
         from sentinel.services.screens.screenshots import Screenshotter
@@ -261,7 +307,8 @@ class Sentinel:
             lock = platform.InstanceLock("App", data.root)
             lock.acquire()
             self._add(Part("instance lock", close=lock.release))
-        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv)
+        self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv,
+                               Schedule.from_settings(config.schedule_settings))
         self._add(Part("storage", close=self.storage.close))
         self.delivery = None
         if self.demo:
@@ -288,14 +335,23 @@ class Sentinel:
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
+        self.heartbeat = None
+        if not self.demo:
+            from sentinel.services.keepalive.partner import Heartbeat
+
+            self.heartbeat = heartbeat = Heartbeat(data.root, wall=self.clock.wall)
+            self._add(Part("heartbeat", start=heartbeat.start, stop=heartbeat.stop,
+                           apply=lambda c: heartbeat.allow("monitor", monitor_allowance(c))))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp,
+                               on_progress=self.progress("monitor", monitor_allowance(config)))
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
-                                 occupancy_enabled=occupancy.enabled)
+                                 occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
+                                 quiet=self._quiet)
         notifier = self.notifier
         timer_stop = threading.Event()
         timer = NotifierTimer(notifier, timer_stop)
@@ -311,7 +367,14 @@ class Sentinel:
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
                        apply=lambda c: screenshots.reconfigure(c.screenshot_settings)))
-        self.board = StatusBoard()
+        self.evidence = EvidenceKeeper(data.evidence, self.storage, screenshots.evidence,
+                                       retention_days=config.report_settings.evidence_retention_days,
+                                       wall_clock=self.clock.wall)
+        self._add(Part("evidence", start=self.evidence.start, stop=self.evidence.stop))
+        reports = Reports(self.storage, data.db, data.evidence, data.reports, bus.publish, config,
+                          wall_clock=self.clock.wall)
+        self._add(Part("reports", start=reports.start, stop=reports.stop, apply=reports.reconfigure))
+        self.board = StatusBoard(self.clock.wall)
         if self.config_path is not None:
             watcher = ConfigWatcher(self.config_path, config, bus, raw_config, data.last_good_config)
             self._add(Part("config watcher", start=watcher.start, stop=lambda _s: watcher.stop()))
@@ -320,7 +383,8 @@ class Sentinel:
         self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self._on_config):
+        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self.evidence.on_event,
+                           self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
@@ -340,7 +404,7 @@ class Sentinel:
         api = ApiServer(self.config.api_settings, ensure_api_token(self.data.root), status=self.board.as_dict,
                         incidents=self.storage.recent_incidents, sessions=self.storage.recent_sessions,
                         current_config=lambda: self.config, config_path=self.config_path,
-                        backup_dir=self.data.config_backups, dashboard=self._dashboard,
+                        backup_dir=self.data.config_backups, today=self.board.today,
                         metrics=self.metrics.render, verify_admin=self._verify_admin_password,
                         log_path=self.data.log_file)
         self.board.listen(api.notify)
@@ -351,11 +415,6 @@ class Sentinel:
 
         self._add(Part("api", start=start, stop=lambda _s: api.stop(),
                        apply=lambda c: api.reconfigure(c.api_settings)))
-
-    def _dashboard(self) -> dict:
-        """What the web dashboard shows: the status window's content (GET /events)."""
-        return {**self.board.as_dict(), "incidents": self.storage.recent_incidents(10),
-                "shop": self.config.discord_settings.shop_name, "version": __version__}
 
     def _verify_admin_password(self, password: str):
         """The web login: the vault's admin password and its lockout, shared with the desktop."""
@@ -368,9 +427,9 @@ class Sentinel:
         return attempt
 
     def _build_keeping_alive(self) -> None:
-        from sentinel.guard import GUARD_FILE
         from sentinel.services.access.vault import Vault
-        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
+        from sentinel.services.keepalive.pact import GUARD_FILE
+        from sentinel.services.keepalive.partner import GuardWatcher, default_guard_command
 
         self.vault = Vault(self.data.root)
         check = self.vault.check(self.clock.wall(), config_configured=self.config.is_configured)
@@ -378,14 +437,25 @@ class Sentinel:
         if check.tamper is not None:
             log.error("vault: %s", check.tamper.text())
             self.notifier.report("Setup tampered with", check.tamper.text())
-        heartbeat = Heartbeat(self.data.root)
-        self._add(Part("heartbeat", start=heartbeat.start, stop=lambda _s: heartbeat.stop()))
         # The guard is part of an installation once it has run for this data dir (guard.json);
         # an app started by hand (tests, a quick look) does not summon one.
         if (self.data.root / GUARD_FILE).exists():
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
             self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
+
+    def progress(self, part: str, allow_s: float = 0.0) -> Callable[[], None]:
+        """The beat function for a part that must keep moving (monitor tick, Tk drain): while
+        the guard sees it stall for --hang-seconds (or allow_s), it replaces the app."""
+        if self.heartbeat is None:  # the demo has no guard
+            return lambda: None
+        return self.heartbeat.part(part, allow_s)
+
+    def _quiet(self, event) -> bool:
+        """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
+        config = self.config
+        return is_quiet(event, Schedule.from_settings(config.schedule_settings),
+                        config.alert_settings.closed_hours_alerts)
 
     def _on_config(self, event) -> None:
         """A reloaded config goes to every part, each isolated from the others' failures."""
@@ -422,8 +492,10 @@ class Sentinel:
             self.bus, self.config, self.clock.wall, self.privacy, self.notifier.report, self.storage.recent_incidents,
             send_test_messages, self.password_exit, platform.open_folder, self.data.root, vault=self.vault,
             vault_check=self.vault_check, config_path=self.config_path, backup_dir=self.data.config_backups,
-            show_window=self.demo))
+            show_window=self.demo, on_progress=self.progress("window")))
         self.stopper.install(shell.request_stop)
+        if self.stopper.event.is_set():  # a signal while starting up
+            shell.request_stop()
         try:
             shell.run()
         finally:
@@ -435,7 +507,7 @@ class Sentinel:
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""
-        from sentinel.services.keepalive.partner import write_shutdown_intent
+        from sentinel.services.keepalive.pact import write_shutdown_intent
 
         if self.guard_watcher is not None:
             self.guard_watcher.stop()
@@ -478,8 +550,8 @@ def _logged(name: str, fn: Callable, *args) -> None:
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes, rejected: tuple = (), prober=None) -> int:
-    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober)
+                  raw_config: bytes, rejected: tuple = (), prober=None, stopper: Stopper | None = None) -> int:
+    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober, stopper=stopper)
     try:
         if rejected:
             log.error("config.json is invalid; running on the last good config")
@@ -505,15 +577,23 @@ def main(argv: list[str] | None = None, prober=None) -> int:
     try:
         args = parse_args(argv)
         config_path = (args.config or default_config_path()).resolve()
+        if args.out and args.report is None:
+            raise UserError("sentinel_app.py: --out goes with --report")
+        if args.report is not None:
+            return report_command(args)
         if args.check_config:
             return check_config(config_path)
         if args.exit and not args.verify_admin:
             raise UserError("sentinel_app.py: --exit goes with --verify-admin")
         if args.verify_admin:
             return verify_admin(prepare_data_dir(args.data_dir or default_data_dir()), args.exit)
+        if args.setup:
+            return setup_on_console(config_path, prepare_data_dir(args.data_dir or default_data_dir()))
+        stopper = Stopper()
         if args.demo:
             from sentinel.monitor.demo import demo_config
 
+            stopper.install(stopper.event.set)  # a signal while starting up stops right after
             root = args.data_dir or Path(tempfile.mkdtemp(prefix="cafesentinel-demo-"))
             data = prepare_data_dir(root)
             config, raw, watched, rejected = demo_config(), b"", None, ()
@@ -525,8 +605,9 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             watched = config_path
             if args.send_test:
                 return send_test(config)
+            stopper.install(stopper.event.set)
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw, rejected, prober=prober)
+        return build_and_run(args, config, watched, data, raw, rejected, prober=prober, stopper=stopper)
     except AlreadyRunningError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING

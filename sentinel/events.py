@@ -247,3 +247,47 @@ class DeliveryStatus(Event):
     at_wall: float = 0.0
     delivered: int = 0  # messages Discord confirmed since the app started
     last_delivered_wall: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """One day's numbers for the daily digest, computed from the records (opening hours, watched time)."""
+
+    day: str  # ISO date of the day the opening starts on
+    hours: str  # "10:00-02:00", "closed", "00:00-24:00"
+    open_s: float
+    watched_s: float  # opening time the monitor was running
+    uptime: tuple[tuple[str, float | None, float], ...]  # (component label, percent or None if never judged, down s)
+    incidents: tuple[tuple[str, float, float | None, bool], ...]  # (label, start_wall, duration_s or None, closed hours)
+    downtime_s: float  # watched opening time with anything down
+    blips: int
+    sessions: int  # sessions that started this day
+    pc_hours: float
+    peak: int  # most PCs in session at once
+    peak_wall: float | None
+    pcs_total: int
+    hourly: tuple[tuple[float, float], ...]  # (hour start wall, average PCs in session in that hour)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyDigest(Event):
+    """Closing time (midnight without a schedule): the day's digest is due on the alerts channel."""
+
+    summary: DaySummary
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReport(Event):
+    """The 1st (after the last day's closing): last month's ISP report, as an HTML file."""
+
+    period: str  # "2026-11"
+    filename: str
+    html: bytes
+    internet_uptime: float | None  # percent over judged watched opening time
+    isp_down_s: float
+    local_down_s: float
+    incidents: int
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)

@@ -29,7 +29,7 @@ def default_data_dir() -> Path:
 
 
 class DataDir:
-    """The files of SPEC.md section 8 under one root."""
+    """The files of the data dir (README.md, "Where the data goes") under one root."""
 
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
@@ -67,6 +67,16 @@ class DataDir:
     def last_good_config(self) -> Path:
         """A copy of the newest valid config: used at start when config.json is broken."""
         return self.root / "last_good_config.json"
+
+    @property
+    def evidence(self) -> Path:
+        """Evidence screenshots of incidents (kept evidence_retention_days) for reports."""
+        return self.root / "evidence"
+
+    @property
+    def reports(self) -> Path:
+        """--report and the monthly report write their HTML (and CSV) here."""
+        return self.root / "reports"
 
     @property
     def demo_outbox(self) -> Path:

@@ -74,8 +74,11 @@ class Desktop:
                  clock: Callable[[], float] = time.time,
                  show_window: bool = False,
                  setup_needed: bool = False,
-                 delivery_note: str = "") -> None:
+                 delivery_note: str = "",
+                 on_progress: Callable[[], None] | None = None) -> None:
+        """on_progress: called on the Tk thread at every queue drain (the app's heartbeat)."""
         self._bus = bus
+        self._on_progress = on_progress
         self._clock = clock
         self.config = config
         self.queue: queue.Queue = queue.Queue()
@@ -193,6 +196,8 @@ class Desktop:
     def _drain(self) -> None:
         """Handle up to DRAIN_BATCH queued messages; only the newest MonitorStatus is drawn."""
         latest_status = None
+        if self._on_progress is not None:
+            self._on_progress()
         try:
             for _ in range(DRAIN_BATCH):
                 try:

@@ -49,6 +49,7 @@ class ShellParts:
     config_path: Path | None = None  # None: nothing to save (the demo)
     backup_dir: Path | None = None
     show_window: bool = False
+    on_progress: Callable[[], None] | None = None  # the heartbeat: the Tk thread still drains its queue
 
 
 class DesktopShell:
@@ -61,7 +62,7 @@ class DesktopShell:
             "setup": self.open_wizard, "settings": self.settings, "privacy": self.privacy,
             "send_test": self.send_test, "open_data": self.open_data, "about": self.about, "exit": self.exit,
         }, recent_incidents=self._recent_incidents, clock=parts.wall_clock, show_window=parts.show_window,
-            setup_needed=self._setup_needed,
+            setup_needed=self._setup_needed, on_progress=parts.on_progress,
             delivery_note="" if parts.config_path else "Demo: messages are written to the outbox folder "
                                                        "(Open data folder in the tray menu).")
 

@@ -12,25 +12,25 @@ capture, closing batch windows) happens in `flush_due(now)`, called by `Notifier
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 from collections import deque
 from typing import Callable, Protocol
 
-from sentinel.events import (ConfigRejected, Event, IncidentConfirmed, IncidentEnded,
+from sentinel.charts import snapshot_chart
+from sentinel.events import (ConfigRejected, DailyDigest, Event, IncidentConfirmed, IncidentEnded, MonthlyReport,
                              OccupancySnapshot, PrivacyChanged, SessionEnded, SessionStarted,
                              new_event_id)
 from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FILE_BYTES, MAX_TITLE,
                                        Message,
                                        clip, fit_lines, pack_lines)
+from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.outbox import Attachment
 from sentinel.timefmt import clock, hms, stamp
 
 log = logging.getLogger(__name__)
 
-CHART_BARS = 24
 EVIDENCE_NAME = "evidence.webp"
 CHART_NAME = "occupancy.png"
 SCREENSHOT_NAME = "screenshot.webp"
@@ -171,33 +171,6 @@ def screenshot(webp: bytes, taken_wall: float) -> Message:
     },), files=(Attachment(SCREENSHOT_NAME, webp),))
 
 
-def draw_chart(history: list[tuple[float, int, int]], width: int = 480, height: int = 160) -> bytes:
-    """PNG bar chart of (at_wall, in_session, total) samples, newest on the right."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", (width, height), (47, 49, 54))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=11)
-    left, right, top, bottom = 6, width - 6, 8, height - 18
-    draw.line([(left, bottom), (right, bottom)], fill=(120, 120, 120))
-    samples = history[-CHART_BARS:]
-    slot = (right - left) / CHART_BARS
-    for i, (at_wall, in_session, total) in enumerate(samples):
-        x0 = left + (CHART_BARS - len(samples) + i) * slot + 2
-        x1 = x0 + slot - 4
-        share = in_session / total if total else 0.0
-        y0 = bottom - share * (bottom - top)
-        colour = (52, 152, 219) if i < len(samples) - 1 else (26, 188, 156)
-        if share > 0:
-            draw.rectangle([x0, y0, x1, bottom - 1], fill=colour)
-        if i == len(samples) - 1 or i % 3 == 0:
-            draw.text(((x0 + x1) / 2, bottom + 2), time.strftime("%H", time.localtime(at_wall)),
-                      fill=(200, 200, 200), font=font, anchor="ma")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
 # ---------------------------------------------------------------------------------------------
 # The bus subscriber
 
@@ -207,14 +180,17 @@ class Notifier:
 
     `evidence` is called (on the timer thread) at the end of an incident and returns WebP bytes,
     or None in privacy mode or when the capture failed. `clock` is monotonic (batch windows),
-    `wall_clock` epoch seconds (message times).
+    `wall_clock` epoch seconds (message times). `quiet(event)` says an alert stays unsent (closed
+    hours); `history(since_wall)` gives the stored snapshots (at_wall, in_session, total) for the chart.
     """
 
     def __init__(self, sink: Sink, *, batch_delay_seconds: float = 30.0,
                  evidence: Callable[[], bytes | None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
-                 occupancy_enabled: bool = True):
+                 occupancy_enabled: bool = True,
+                 quiet: Callable[[Event], bool] = lambda event: False,
+                 history: Callable[[float], list[tuple[float, int, int]]] | None = None):
         self._sink = sink
         self._evidence = evidence
         self._clock, self._wall = clock, wall_clock
@@ -223,7 +199,8 @@ class Notifier:
         self._occupancy_enabled = occupancy_enabled
         self._batches: dict[str, tuple[float, list]] = {}  # "started"/"ended" -> (window opened, events)
         self._alerts: deque = deque()  # alert jobs waiting for the timer thread (evidence capture)
-        self._history: deque = deque(maxlen=CHART_BARS)
+        self._quiet = quiet
+        self._history = history
 
     def reconfigure(self, batch_delay_seconds: float, occupancy_enabled: bool = True) -> None:
         with self._lock:
@@ -233,6 +210,8 @@ class Notifier:
     # -- events ----------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
+        if self._quiet(event):
+            return
         if isinstance(event, IncidentConfirmed):
             self._alert(lambda: incident_down(event))
         elif isinstance(event, IncidentEnded):
@@ -246,6 +225,10 @@ class Notifier:
             self._batch(event)
         elif isinstance(event, OccupancySnapshot):
             self._snapshot(event)
+        elif isinstance(event, DailyDigest):
+            self._alert(lambda: daily_digest(event))
+        elif isinstance(event, MonthlyReport):
+            self._alert(lambda: monthly_report(event))
         # Blip, IncidentOpened, MonitorStatus, ...: nothing to send.
 
     def report(self, title: str, text: str) -> None:
@@ -299,13 +282,12 @@ class Notifier:
 
     def _snapshot(self, event: OccupancySnapshot) -> None:
         with self._lock:
-            self._history.append((event.at_wall, event.in_session, event.total))
-            history = list(self._history)
             enabled = self._occupancy_enabled
         if not enabled or not self._sink.accepts("occupancy"):
             return
         try:
-            chart = draw_chart(history)
+            history = self._history(event.at_wall - 86400.0) if self._history else []
+            chart = snapshot_chart(history or [(event.at_wall, event.in_session, event.total)], event.at_wall)
         except Exception:
             log.exception("drawing the occupancy chart failed; sending the snapshot without it")
             chart = None

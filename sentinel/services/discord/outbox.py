@@ -126,10 +126,3 @@ class Outbox:
         with self._lock:
             rows = self._db.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall()
         return {kind: n for kind, n in rows}
-
-    def recent_payloads(self, kind: str, limit: int) -> list[dict]:
-        """The newest queued payloads of `kind`, oldest first (for inspection and tests)."""
-        with self._lock:
-            rows = self._db.execute("SELECT payload FROM outbox WHERE kind = ? ORDER BY id DESC LIMIT ?",
-                                    (kind, limit)).fetchall()
-        return [json.loads(r[0]) for r in reversed(rows)]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from sentinel import __version__
 from sentinel.config.model import (ApiSettings, Config, atomic_write, config_from_dict, list_backups,
                                    mask_webhook, normalise_webhook, parse_config, save_config)
 from sentinel.services.web import static
@@ -42,6 +43,7 @@ TOKEN_FILE_NAME = "api_token"  # in the data dir
 AUTH_WARN_EVERY_S = 60.0  # unauthorised requests are logged at most this often
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 LOG_LINES_DEFAULT, LOG_LINES_MAX = 200, 5000
+DASHBOARD_INCIDENTS = 10  # newest incidents on the page
 _MASKED_WEBHOOK = re.compile(r"/webhooks/(\d+)/\*\*\*/?$")
 _WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9._-]+")
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{32,200}$")
@@ -106,15 +108,15 @@ class ApiServer:
     Providers are called on worker threads: they must be thread-safe and quick. `current_config`
     is the config in force (used when the file on disk is invalid). `verify_admin(password)`
     returns an object with `ok`, `locked_for_s`, `tries_left` (the vault's AttemptResult), or
-    None when no admin password is set up. `dashboard` builds the live picture the page shows;
-    call notify() whenever it may have changed.
+    None when no admin password is set up. The dashboard shows `status`, `today` (the day's
+    timeline) and the newest incidents; call notify() whenever they may have changed.
     """
 
     def __init__(self, settings: ApiSettings, token: str, *,
                  status: StatusProvider, incidents: ListProvider, sessions: ListProvider,
                  current_config: ConfigProvider, config_path: Path, backup_dir: Path,
                  request_timeout_s: float = REQUEST_DEADLINE_S, max_connections: int = MAX_CONNECTIONS,
-                 dashboard: StatusProvider | None = None, metrics: Callable[[], bytes] | None = None,
+                 today: StatusProvider | None = None, metrics: Callable[[], bytes] | None = None,
                  verify_admin: Callable[[str], Any] | None = None, log_path: Path | None = None,
                  clock: Callable[[], float] = time.monotonic):
         if not token:
@@ -126,7 +128,7 @@ class ApiServer:
         self._incidents = incidents
         self._sessions_list = sessions
         self._current_config = current_config
-        self._dashboard = dashboard or status
+        self._today = today
         self._metrics = metrics
         self._verify_admin = verify_admin
         self._log_path = Path(log_path) if log_path else None
@@ -378,8 +380,14 @@ class ApiServer:
 
     # -- the dashboard's stream ------------------------------------------------------------
 
+    def dashboard(self) -> dict:
+        """The picture the page shows (each SSE frame): the status window's content and today."""
+        return {**self._status(), "today": self._today() if self._today else None,
+                "incidents": self._incidents(DASHBOARD_INCIDENTS),
+                "shop": self._current_config().discord_settings.shop_name, "version": __version__}
+
     def _dashboard_frame(self) -> bytes:
-        return _encode(self._dashboard())
+        return _encode(self.dashboard())
 
     # -- endpoints (worker threads) --------------------------------------------------------
 

@@ -9,6 +9,7 @@ import time
 import pytest
 from PIL import Image
 
+from sentinel.charts import BAR, BAR_HIGHLIGHT, HEIGHT, WIDTH
 from sentinel.config.model import DiscordSettings
 from sentinel.events import (
     Blip,
@@ -29,6 +30,7 @@ from sentinel.services.discord.delivery import (
     validate_payload,
 )
 from sentinel.services.discord.notifier import Notifier, NotifierTimer, hms
+from sentinel.services.recording.storage import Storage
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
@@ -232,8 +234,26 @@ def test_snapshot_has_counts_percent_and_a_chart(sink, clock):
     assert fields(last)["PCs in session"].splitlines()[0] == "PC-1"
     assert embed["image"] == {"url": "attachment://occupancy.png"}
     chart = Image.open(io.BytesIO(last.files[0].data))
-    assert chart.format == "PNG" and chart.size == (480, 160)
+    assert chart.format == "PNG" and chart.size == (WIDTH, HEIGHT)
     assert chart.getbbox() is not None and len(chart.getcolors(100000)) > 2  # bars were drawn
+
+
+def test_snapshot_chart_draws_the_stored_history_after_a_restart(sink, clock, tmp_path):
+    storage = Storage(tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv")
+    for hour in range(5):
+        storage.on_event(OccupancySnapshot(T0 + hour * 3600, 10, 20, ()))
+    latest = OccupancySnapshot(T0 + 5 * 3600, 10, 20, ())
+    storage.on_event(latest)
+    notifier = make(sink, clock)  # a fresh notifier, as after a restart
+    notifier.on_event(latest)
+    alone = Image.open(io.BytesIO(sink.messages[-1].files[0].data))
+    notifier = make(sink, clock, history=storage.snapshots_since)
+    notifier.on_event(latest)
+    stored = Image.open(io.BytesIO(sink.messages[-1].files[0].data))
+    storage.close()
+    # The five earlier hours appear only from the database.
+    pixels = lambda image: sum(1 for colour in image.convert("RGB").get_flattened_data() if colour in (BAR, BAR_HIGHLIGHT))
+    assert pixels(stored) > 4 * pixels(alone) > 0
 
 
 def test_snapshot_of_254_pcs_stays_valid(sink, clock):

@@ -7,8 +7,11 @@ import datetime as dt
 
 import pytest
 
-from sentinel.events import Blip, Component, IncidentConfirmed, IncidentEnded, SessionEnded, SessionStarted
+from sentinel.events import (Blip, Component, IncidentConfirmed, IncidentEnded, MonitorStatus, SessionEnded,
+                             SessionStarted)
+from sentinel.schedule import Schedule
 from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect
+from tests.helpers.localtime import local_zone
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
 
@@ -101,3 +104,82 @@ def test_clean_close_saves_last_seen_of_open_sessions(tmp_path):
     s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
     assert s.open_sessions() == [("s1", "198.51.100.110", T0, T0 + 30)]
     s.close()
+
+
+def status(at, configured=True):
+    return MonitorStatus(at, configured, True, False, (), (), 0)
+
+
+def coverage(tmp_path):
+    conn = connect(tmp_path / "sentinel.db")
+    try:
+        return conn.execute("SELECT start_wall, end_wall FROM coverage ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_coverage_is_extended_every_minute_and_survives_a_crash(tmp_path):
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv")
+    for tick in range(0, 182, 2):  # 3 min of 2 s ticks
+        s.on_event(status(T0 + tick))
+    # No close(): as after a power cut, the database holds the interval up to the last minute mark.
+    assert coverage(tmp_path) == [(T0, T0 + 180)]
+    s.close()
+    assert coverage(tmp_path) == [(T0, T0 + 180)]
+
+
+def test_a_clean_stop_saves_coverage_to_the_last_tick_and_a_restart_opens_a_new_interval(tmp_path):
+    paths = (tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv")
+    s = Storage(*paths)
+    for tick in range(0, 100, 2):
+        s.on_event(status(T0 + tick))
+    s.close()
+    s = Storage(*paths)
+    s.on_event(status(T0 + 400))
+    s.on_event(status(T0 + 402))
+    s.close()
+    assert coverage(tmp_path) == [(T0, T0 + 98), (T0 + 400, T0 + 402)]
+
+
+def test_coverage_breaks_at_a_gap_or_a_clock_step_back_and_ignores_an_unconfigured_monitor(tmp_path):
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv")
+    s.on_event(status(T0 - 50, configured=False))
+    for at in (T0, T0 + 2, T0 + 302, T0 + 304, T0 + 200, T0 + 202):
+        s.on_event(status(at))
+    s.close()
+    assert coverage(tmp_path) == [(T0, T0 + 2), (T0 + 302, T0 + 304), (T0 + 200, T0 + 202)]
+
+
+def test_incidents_outside_opening_hours_are_marked_closed_hours(tmp_path):
+    with local_zone():
+        t = lambda *hm: dt.datetime(2026, 12, 1, *hm).timestamp()  # a Tuesday
+        schedule = Schedule(True, ("10:00-02:00",) * 7)
+        s = Storage(tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv", schedule)
+        s.on_event(IncidentConfirmed("night", Component.INTERNET, t(3, 0), t(3, 1), 0))
+        s.on_event(IncidentConfirmed("into", Component.ROUTER, t(9, 0), t(9, 1), 0))
+        s.on_event(IncidentConfirmed("day", Component.SERVER, t(12, 0), t(12, 1), 3))
+        assert [r[4] for r in rows(tmp_path / "incidents.csv")[1:]] == [
+            "ongoing, closed hours", "ongoing, closed hours", "ongoing"]
+        s.on_event(IncidentEnded("night", Component.INTERNET, t(3, 0), t(4, 0), 3600, 0, 0))
+        s.on_event(IncidentEnded("into", Component.ROUTER, t(9, 0), t(10, 30), 5400, 0, 2))  # lasted into opening
+        s.on_event(IncidentEnded("day", Component.SERVER, t(12, 0), t(12, 5), 300, 3, 3))
+        assert [r[4] for r in rows(tmp_path / "incidents.csv")[1:]] == ["closed hours", "resolved", "resolved"]
+        conn = connect(tmp_path / "sentinel.db")
+        assert conn.execute("SELECT key, closed_hours FROM incidents ORDER BY id").fetchall() == [
+            ("night", 1), ("into", 0), ("day", 0)]
+        conn.close()
+        s.close()
+
+
+def test_a_database_from_before_closed_hours_gets_the_column(tmp_path):
+    conn = connect(tmp_path / "sentinel.db")
+    conn.execute("CREATE TABLE incidents (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, cause TEXT NOT NULL, "
+                 "start_wall REAL NOT NULL, confirmed_wall REAL NOT NULL, end_wall REAL, duration_s REAL, "
+                 "pcs_start INTEGER NOT NULL, pcs_end INTEGER, event_id TEXT, csv_state TEXT NOT NULL DEFAULT '')")
+    conn.execute("INSERT INTO incidents (key, cause, start_wall, confirmed_wall, pcs_start, end_wall, csv_state) "
+                 "VALUES ('old', 'ISP_DOWN', 1, 2, 0, 3, 'resolved')")
+    conn.close()
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "incidents.csv", tmp_path / "sessions.csv")
+    s.on_event(status(T0))
+    s.close()
+    assert not (tmp_path / "incidents.csv").exists()  # the old row was already in the CSV: not rewritten
