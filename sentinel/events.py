@@ -245,6 +245,7 @@ class DeliveryStatus(Event):
     backlog: tuple[tuple[str, int], ...]  # (kind, queued messages)
     dead: tuple[str, ...]  # kinds whose webhook answered 401/404
     at_wall: float = 0.0
+    throttled: tuple[str, ...] = ()  # kinds whose webhook has answered only 429 for a minute or more
     delivered: int = 0  # messages Discord confirmed since the app started
     last_delivered_wall: float | None = None
 
