@@ -65,8 +65,8 @@ if (Test-Path $deploy) { Remove-Item -Recurse -Force $deploy }
 New-Item -ItemType Directory -Force -Path $deploy | Out-Null
 Copy-Item -Recurse -Force (Join-Path $dist 'CafeSentinel\*') $deploy
 Copy-Item -Recurse -Force (Join-Path $dist 'CafeSentinelGuard\*') $deploy
-foreach ($file in @('install.bat', 'uninstall.bat', 'CafeSentinelGuard.xml.template', 'README.txt')) {
-    Copy-Item -Force (Join-Path $repo "packaging\$file") $deploy
+foreach ($file in @('install.bat', 'uninstall.bat', 'packaging\CafeSentinelGuard.xml.template', 'packaging\README.txt')) {
+    Copy-Item -Force (Join-Path $repo $file) $deploy
 }
 foreach ($name in @('CafeSentinel.exe', 'CafeSentinelGuard.exe', '_internal', '_internal_guard', 'config.json',
                     'install.bat', 'uninstall.bat', 'CafeSentinelGuard.xml.template', 'README.txt')) {

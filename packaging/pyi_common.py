@@ -8,6 +8,9 @@ Layout of the deploy folder, built from the two one-folder bundles:
         _internal/  _internal_guard/
         config.json  install.bat  uninstall.bat  CafeSentinelGuard.xml.template  README.txt
 
+(install.bat and uninstall.bat come from the repository's top level, the template and
+README.txt from packaging/, config.json from the top level.)
+
 The two executables sit side by side, so each finds the other with the first candidate of
 guard.default_app_command / partner.default_guard_command ("beside me"), and install.bat and
 the task template find CafeSentinelGuard.exe in the install folder. The guard keeps its own
@@ -73,15 +76,10 @@ def prepare(spec_dir: str) -> None:
     os.environ.setdefault("PYSTRAY_BACKEND", "dummy")
 
 
-def app_icon(workpath: str) -> str | None:
-    """The .ico drawn by sentinel.gui.icons at build time (no binary in the repo); Windows only
-    (PyInstaller ignores executable icons on Linux)."""
-    if not IS_WINDOWS:
-        return None
-    from sentinel.gui.icons import write_app_icons
-
-    ico, _png = write_app_icons(Path(workpath) / "icons")
-    return str(ico)
+def app_icon(spec_dir: str) -> str | None:
+    """The committed icons/app.ico (drawn by sentinel.gui.icons, scripts/make_icons.py); Windows
+    only (PyInstaller ignores executable icons on Linux)."""
+    return str(Path(spec_dir) / "icons" / "app.ico") if IS_WINDOWS else None
 
 
 def app_hidden_imports() -> list[str]:

@@ -39,8 +39,7 @@ rm -rf "$deploy"
 mkdir -p "$deploy"
 cp -a "$dist/CafeSentinel/." "$deploy/"
 cp -a "$dist/CafeSentinelGuard/." "$deploy/"
-cp packaging/install.bat packaging/uninstall.bat packaging/CafeSentinelGuard.xml.template \
-   packaging/README.txt "$deploy/"
+cp install.bat uninstall.bat packaging/CafeSentinelGuard.xml.template packaging/README.txt "$deploy/"
 for f in CafeSentinel CafeSentinelGuard config.json _internal _internal_guard; do
   [ -e "$deploy/$f" ] || { echo "build_linux.sh: $deploy/$f is missing" >&2; exit 1; }
 done

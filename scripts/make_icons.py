@@ -1,9 +1,10 @@
 """Write the app icon files (app.ico with every size, app.png) from sentinel.gui.icons.
 
-    python3 scripts/make_icons.py [OUT_DIR]      (default: icons/ beside this repo's root)
+    python3 scripts/make_icons.py [OUT_DIR]      (default: icons/ at the repository's top)
 
-The files are generated, not committed: the PyInstaller spec calls
-sentinel.gui.icons.write_app_icons() at build time the same way.
+icons/ is committed: the PyInstaller specs give icons/app.ico to the Windows executables.
+Run this after changing the drawing code and commit the result;
+tests/packaging/test_icon_assets.py fails while icons/ and the drawing disagree.
 """
 
 from __future__ import annotations

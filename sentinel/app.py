@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="ask for the admin password; exit 0 if right, 1 if wrong (used by uninstall.bat)")
     parser.add_argument("--exit", action="store_true",
                         help="with --verify-admin: then stop the running monitor and its guard (0 stopped, 3 not)")
+    parser.add_argument("--setup", action="store_true",
+                        help="first-run setup on the console (passwords, targets, webhooks): a box without a display")
     return parser.parse_args(argv)
 
 
@@ -149,8 +151,7 @@ def ask_admin_password(vault) -> bool:
 def verify_admin(data: DataDir, then_exit: bool) -> int:
     """--verify-admin [--exit]: the password gate of uninstall.bat; --exit then stops app and guard."""
     from sentinel import platform
-    from sentinel.guard import guard_owner, heartbeat_owner
-    from sentinel.services.keepalive.partner import write_shutdown_intent
+    from sentinel.services.keepalive.pact import guard_owner, heartbeat_owner, write_shutdown_intent
     from sentinel.services.access.vault import Vault
 
     vault = Vault(data.root)
@@ -169,6 +170,15 @@ def verify_admin(data: DataDir, then_exit: bool) -> int:
     stopped = all(platform.wait_exit(p, 10.0) for p in (app, guard) if p is not None)
     print("monitor and guard stopped" if stopped else "the monitor or the guard did not stop in 10 s")
     return EXIT_OK if stopped else EXIT_ALREADY_RUNNING
+
+
+def setup_on_console(config_path: Path, data: DataDir) -> int:
+    """--setup: the setup wizard's questions on the console (sentinel/console_setup.py)."""
+    from sentinel.console_setup import run_setup
+    from sentinel.services.access.vault import Vault
+
+    config, _rejected = startup_config(read_config_file(config_path), data)
+    return run_setup(config_path, config, Vault(data.root), data.config_backups)
 
 
 def send_test(config: Config) -> int:
@@ -228,6 +238,13 @@ def startup_config(raw: bytes, data: DataDir) -> tuple[Config, tuple]:
     return fallback, tuple(problems)
 
 
+def monitor_allowance(config: Config) -> float:
+    """Twice the longest normal gap between two monitor ticks: the wait plus a tick that times
+    out, waits retry_delay and times out again. The guard waits at least --hang-seconds anyway."""
+    m, v = config.monitor_settings, config.verification_settings
+    return 2 * (m.interval_seconds + 2 * m.ping_timeout_seconds + v.retry_delay_seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One piece of a running app as the root sees it.
@@ -253,12 +270,12 @@ class Sentinel:
     """
 
     def __init__(self, args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                 raw_config: bytes, *, clock=None, prober=None):
+                 raw_config: bytes, *, clock=None, prober=None, stopper: Stopper | None = None):
         self.args, self.config, self.config_path, self.data = args, config, config_path, data
         self.demo = args.demo
         self.headless = args.headless or not has_display()
         self.bus = EventBus()
-        self.stopper = Stopper()
+        self.stopper = stopper or Stopper()
         self._parts: list[Part] = []
         self._started = 0  # parts[:_started] have been started
         try:
@@ -317,9 +334,17 @@ class Sentinel:
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
+        self.heartbeat = None
+        if not self.demo:
+            from sentinel.services.keepalive.partner import Heartbeat
+
+            self.heartbeat = heartbeat = Heartbeat(data.root, wall=self.clock.wall)
+            self._add(Part("heartbeat", start=heartbeat.start, stop=heartbeat.stop,
+                           apply=lambda c: heartbeat.allow("monitor", monitor_allowance(c))))
         state = core.restore(self.storage.open_incidents(), self.storage.open_sessions(),
                              self.clock.mono(), self.clock.wall())
-        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp)
+        self.monitor = Monitor(config, prober, bus, state, self.clock, link_up, arp,
+                               on_progress=self.progress("monitor", monitor_allowance(config)))
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
@@ -398,9 +423,9 @@ class Sentinel:
         return attempt
 
     def _build_keeping_alive(self) -> None:
-        from sentinel.guard import GUARD_FILE
         from sentinel.services.access.vault import Vault
-        from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, default_guard_command
+        from sentinel.services.keepalive.pact import GUARD_FILE
+        from sentinel.services.keepalive.partner import GuardWatcher, default_guard_command
 
         self.vault = Vault(self.data.root)
         check = self.vault.check(self.clock.wall(), config_configured=self.config.is_configured)
@@ -408,14 +433,19 @@ class Sentinel:
         if check.tamper is not None:
             log.error("vault: %s", check.tamper.text())
             self.notifier.report("Setup tampered with", check.tamper.text())
-        heartbeat = Heartbeat(self.data.root)
-        self._add(Part("heartbeat", start=heartbeat.start, stop=lambda _s: heartbeat.stop()))
         # The guard is part of an installation once it has run for this data dir (guard.json);
         # an app started by hand (tests, a quick look) does not summon one.
         if (self.data.root / GUARD_FILE).exists():
             self.guard_watcher = GuardWatcher(default_guard_command(self.config_path, self.data.root),
                                               self.data.root, lambda text: self.notifier.report("Guard", text))
             self._add(Part("guard watcher", start=self.guard_watcher.start, stop=self.guard_watcher.stop))
+
+    def progress(self, part: str, allow_s: float = 0.0) -> Callable[[], None]:
+        """The beat function for a part that must keep moving (monitor tick, Tk drain): while
+        the guard sees it stall for --hang-seconds (or allow_s), it replaces the app."""
+        if self.heartbeat is None:  # the demo has no guard
+            return lambda: None
+        return self.heartbeat.part(part, allow_s)
 
     def _quiet(self, event) -> bool:
         """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
@@ -454,6 +484,8 @@ class Sentinel:
 
         shell = DesktopShell(self)
         self.stopper.install(shell.request_stop)
+        if self.stopper.event.is_set():  # a signal while starting up
+            shell.request_stop()
         try:
             shell.run()
         finally:
@@ -465,7 +497,7 @@ class Sentinel:
 
     def password_exit(self) -> None:
         """The only way that also stops the guard: a signed shutdown intent, then a normal stop."""
-        from sentinel.services.keepalive.partner import write_shutdown_intent
+        from sentinel.services.keepalive.pact import write_shutdown_intent
 
         if self.guard_watcher is not None:
             self.guard_watcher.stop()
@@ -508,8 +540,8 @@ def _logged(name: str, fn: Callable, *args) -> None:
 
 
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
-                  raw_config: bytes, rejected: tuple = (), prober=None) -> int:
-    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober)
+                  raw_config: bytes, rejected: tuple = (), prober=None, stopper: Stopper | None = None) -> int:
+    sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober, stopper=stopper)
     try:
         if rejected:
             log.error("config.json is invalid; running on the last good config")
@@ -545,9 +577,13 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             raise UserError("sentinel_app.py: --exit goes with --verify-admin")
         if args.verify_admin:
             return verify_admin(prepare_data_dir(args.data_dir or default_data_dir()), args.exit)
+        if args.setup:
+            return setup_on_console(config_path, prepare_data_dir(args.data_dir or default_data_dir()))
+        stopper = Stopper()
         if args.demo:
             from sentinel.monitor.demo import demo_config
 
+            stopper.install(stopper.event.set)  # a signal while starting up stops right after
             root = args.data_dir or Path(tempfile.mkdtemp(prefix="cafesentinel-demo-"))
             data = prepare_data_dir(root)
             config, raw, watched, rejected = demo_config(), b"", None, ()
@@ -559,8 +595,9 @@ def main(argv: list[str] | None = None, prober=None) -> int:
             watched = config_path
             if args.send_test:
                 return send_test(config)
+            stopper.install(stopper.event.set)
         setup_logging(data, config.system_settings.log_retention_days)
-        return build_and_run(args, config, watched, data, raw, rejected, prober=prober)
+        return build_and_run(args, config, watched, data, raw, rejected, prober=prober, stopper=stopper)
     except AlreadyRunningError as exc:
         print(f"sentinel_app.py: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING

@@ -1,370 +1,49 @@
-"""The guard: keeps the monitor app alive and is kept alive by it (SPEC section 6).
+"""The guard program: keeps the monitor app alive and is kept alive by it (README: "Staying alive").
 
-Pure decisions (crash-loop backoff, heartbeat staleness, shutdown-intent verification) are
-plain functions with time passed in. `PartnerWatch` is the one watch-and-restart loop, used
-by the guard for the app and by the app (services/partner.GuardWatcher) for the guard.
-`Guard` adds the app-only rules: hang detection and the signed shutdown intent.
-
-Files in the data dir:
-    heartbeat.json   written by the app every ~2 s: {"pid", "create_time", "seq", "wall"}
-    guard.json       written by the guard: {"pid", "create_time", "app": {pid, create_time}|null}
-    shutdown.intent  written by the app on password Exit: {"v", "pid", "create_time",
-                     "issued_wall", "nonce", "mac"}; mac = HMAC-SHA256(key, canonical body)
-    intent.key       the HMAC key, sealed with platform.seal (DPAPI / machine key file)
-    logs/guard.log   the guard's log
+A composition root of its own: the pact (files, heartbeat staleness, signed shutdown intent) and
+the watch-and-restart loop live in sentinel/services/keepalive/; `Guard` adds the app-only rules
+(hang detection, the signed shutdown intent) and main() wires logging and the Discord reports.
+Its log is logs/guard.log in the data dir.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import json
 import logging
 import logging.handlers
 import os
-import secrets
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from sentinel import platform
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform import ProcessId
+from sentinel.services.keepalive.pact import (
+    DEFAULT_HANG_S,
+    GUARD_FILE,
+    HEARTBEAT_FILE,
+    INTENT_FILE,
+    HeartbeatWatch,
+    hang_verdict,
+    heartbeat_owner,
+    load_or_create_intent_key,
+    observe_heartbeat,
+    parse_pid_id,
+    read_record,
+    start_heartbeat_watch,
+    verify_intent,
+    write_record,
+)
+from sentinel.services.keepalive.watch import DEFAULT_STABLE_S, PartnerWatch, Report
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_FILE = "heartbeat.json"
-GUARD_FILE = "guard.json"
-INTENT_FILE = "shutdown.intent"
-INTENT_KEY_FILE = "intent.key"
 GUARD_LOG_FILE = "guard.log"
-
-HEARTBEAT_INTERVAL_S = 2.0
-DEFAULT_HANG_S = 30.0  # no new heartbeat for this long: the app is hung
-DEFAULT_STABLE_S = 10.0  # a run shorter than this counts towards a crash loop
-FREE_QUICK_EXITS = 2  # quick exits in a row that still restart at once (kills right after a restart)
-BACKOFF_CAP_S = 60.0
-INTENT_MAX_AGE_S = 60.0
-INTENT_MAX_FUTURE_S = 5.0  # same machine, same clock: only rounding and a slow write
-INTENT_KEY_BYTES = 32
-WATCH_POLL_S = 0.5  # how often a watcher wakes without a death: stop flag, hang check
-KILL_WAIT_S = 5.0
-
 APP_EXE_NAME = "CafeSentinel"
-GUARD_EXE_NAME = "CafeSentinelGuard"
-
-Report = Callable[[str], None]
-
-
-# ---- crash-loop backoff (pure) ----
-
-def backoff_delay(quick_exits: int) -> float:
-    """Seconds to wait before the next start after `quick_exits` short runs in a row.
-
-    The first FREE_QUICK_EXITS restart at once (a kill shortly after a restart is not a
-    loop); then 1, 2, 4 ... capped at 60 s.
-    """
-    if quick_exits <= FREE_QUICK_EXITS:
-        return 0.0
-    return float(min(BACKOFF_CAP_S, 2 ** (quick_exits - FREE_QUICK_EXITS - 1)))
-
-
-@dataclass(frozen=True, slots=True)
-class RestartState:
-    quick_exits: int = 0
-    loop_reported: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RestartDecision:
-    state: RestartState
-    delay_s: float
-    in_loop: bool  # restarts inside a crash loop are not reported one by one
-    report_loop: bool  # True exactly once, when a loop is first detected
-
-
-def decide_restart(state: RestartState, run_s: float, stable_s: float) -> RestartDecision:
-    quick = state.quick_exits + 1 if run_s < stable_s else 0
-    delay = backoff_delay(quick)
-    in_loop = delay > 0
-    report_loop = in_loop and not state.loop_reported
-    new_state = RestartState(quick, state.loop_reported or in_loop)
-    return RestartDecision(new_state, delay, in_loop, report_loop)
-
-
-def mark_stable(state: RestartState) -> tuple[RestartState, bool]:
-    """The current run lasted stable_s: clear the loop. True if a reported loop just ended."""
-    return RestartState(), state.loop_reported
-
-
-# ---- heartbeat staleness (pure) ----
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatWatch:
-    """What the guard knows about the watched app's heartbeat; times are guard-monotonic."""
-
-    watched: ProcessId
-    last_seq: int | None
-    last_change: float  # when seq last changed (or when watching began)
-
-
-def start_heartbeat_watch(watched: ProcessId, now: float) -> HeartbeatWatch:
-    return HeartbeatWatch(watched, None, now)
-
-
-def observe_heartbeat(watch: HeartbeatWatch, record: dict | None, now: float) -> HeartbeatWatch:
-    """A record only counts if it names the watched process and its counter moved."""
-    if not isinstance(record, dict):
-        return watch
-    writer = ProcessId.from_json(record)
-    seq = record.get("seq")
-    if writer is None or type(seq) is not int:
-        return watch
-    if writer.pid != watch.watched.pid or not watch.watched.same_start(writer.create_time):
-        return watch
-    if seq == watch.last_seq:
-        return watch
-    return replace(watch, last_seq=seq, last_change=now)
-
-
-def heartbeat_age(watch: HeartbeatWatch, now: float) -> float:
-    return now - watch.last_change
-
-
-def is_hung(watch: HeartbeatWatch, now: float, hang_s: float) -> bool:
-    return heartbeat_age(watch, now) >= hang_s
-
-
-# ---- shutdown intent (pure) ----
-
-def _intent_body(pid_id: ProcessId, issued_wall: float, nonce: str) -> dict:
-    return {"v": 1, "pid": pid_id.pid, "create_time": pid_id.create_time,
-            "issued_wall": issued_wall, "nonce": nonce}
-
-
-def _mac(key: bytes, body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
-
-
-def sign_intent(key: bytes, pid_id: ProcessId, issued_wall: float, nonce: str) -> bytes:
-    body = _intent_body(pid_id, issued_wall, nonce)
-    return json.dumps({**body, "mac": _mac(key, body)}).encode()
-
-
-def verify_intent(raw: bytes, key: bytes, watched: ProcessId, now_wall: float,
-                  max_age_s: float = INTENT_MAX_AGE_S) -> tuple[bool, str]:
-    """(True, "ok") only for an intent signed with `key`, naming `watched`, issued < max_age_s ago."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return False, "not JSON"
-    if not isinstance(data, dict):
-        return False, "not a JSON object"
-    named = ProcessId.from_json(data)
-    issued, nonce, mac = data.get("issued_wall"), data.get("nonce"), data.get("mac")
-    if named is None or type(issued) not in (int, float) or not isinstance(nonce, str) \
-            or not isinstance(mac, str) or data.get("v") != 1:
-        return False, "malformed"
-    expected = _mac(key, _intent_body(named, issued, nonce))
-    if not hmac.compare_digest(expected, mac):
-        return False, "bad signature"
-    if named.pid != watched.pid or not watched.same_start(named.create_time):
-        return False, f"names process {named.pid}, not the watched monitor {watched.pid}"
-    age = now_wall - issued
-    if age > max_age_s:
-        return False, f"stale ({age:.0f} s old)"
-    if age < -INTENT_MAX_FUTURE_S:
-        return False, "issued in the future"
-    return True, "ok"
-
-
-# ---- small file helpers ----
-
-def read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(json.dumps(data).encode())
-    for attempt in range(5):
-        try:
-            os.replace(tmp, path)
-            return
-        except PermissionError:  # Windows: a reader has it open this instant
-            if attempt == 4:
-                tmp.unlink(missing_ok=True)
-                raise
-            threading.Event().wait(0.01)
-
-
-def load_or_create_intent_key(data_dir: Path) -> bytes:
-    """The HMAC key shared by app and guard, sealed to this machine; created on first use.
-
-    Raises platform.TamperError when the sealed key was edited or comes from elsewhere.
-    """
-    path = Path(data_dir) / INTENT_KEY_FILE
-    try:
-        return platform.unseal(path.read_bytes(), data_dir)
-    except FileNotFoundError:
-        pass
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{INTENT_KEY_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(platform.seal(secrets.token_bytes(INTENT_KEY_BYTES), data_dir))
-    try:
-        os.link(tmp, path)  # appears whole or not at all; of two racing creators one wins
-    except FileExistsError:
-        pass
-    except OSError:
-        if not path.exists():
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return platform.unseal(path.read_bytes(), data_dir)
-
-
-def heartbeat_owner(data_dir: Path) -> ProcessId | None:
-    """The live app named by the heartbeat file, if any."""
-    pid_id = ProcessId.from_json(read_json(Path(data_dir) / HEARTBEAT_FILE))
-    return pid_id if pid_id is not None and platform.is_alive(pid_id) else None
-
-
-def guard_owner(data_dir: Path) -> ProcessId | None:
-    """The live guard named by guard.json, if any."""
-    pid_id = ProcessId.from_json(read_json(Path(data_dir) / GUARD_FILE))
-    return pid_id if pid_id is not None and platform.is_alive(pid_id) else None
-
-
-def parse_pid_id(text: str) -> ProcessId:
-    """"PID:CREATE_TIME" as passed with --adopt-app."""
-    pid, _, created = text.partition(":")
-    return ProcessId(int(pid), float(created))
-
-
-# ---- the watch-and-restart loop ----
-
-@dataclass(frozen=True, slots=True)
-class RestartRecord:
-    died_wall: float
-    restart_s: float  # from noticing the death to the new process running (backoff included)
-    reason: str
-
-
-class PartnerWatch:
-    """Keep one partner process alive: wait on it (event-driven), restart it, report.
-
-    command(): argv to start a new partner. locate(): a live partner someone else started
-    (adopted instead of starting a second one). on_exit(pid_id) -> True means a verified
-    deliberate stop: the loop ends without a restart. hang_reason(pid_id, now) -> text means
-    kill and restart now.
-    """
-
-    def __init__(self, *, label: str, command: Callable[[], list[str]],
-                 locate: Callable[[], ProcessId | None], report: Report,
-                 log_path: Path | None = None, stable_s: float = DEFAULT_STABLE_S,
-                 on_exit: Callable[[ProcessId], bool] | None = None,
-                 hang_reason: Callable[[ProcessId, float], str | None] | None = None,
-                 on_started: Callable[[ProcessId, float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time,
-                 poll_s: float = WATCH_POLL_S):
-        self.label = label
-        self._command = command
-        self._locate = locate
-        self._report = report
-        self._log_path = log_path
-        self._stable_s = stable_s
-        self._on_exit = on_exit
-        self._hang_reason = hang_reason
-        self._on_started = on_started
-        self._clock = clock
-        self._wall = wall
-        self._poll_s = poll_s
-        self.current: ProcessId | None = None
-        self.restarts: list[RestartRecord] = []
-
-    def _start(self) -> ProcessId:
-        pid_id = platform.spawn(self._command(), log_path=self._log_path)
-        log.info("started %s pid %d", self.label, pid_id.pid)
-        return pid_id
-
-    def _begin(self, pid_id: ProcessId) -> float:
-        self.current = pid_id
-        now = self._clock()
-        if self._on_started is not None:
-            self._on_started(pid_id, now)
-        return now
-
-    def run(self, stop: threading.Event, adopt: ProcessId | None = None) -> str:
-        """Returns "stopped" (stop was set) or "deliberate" (on_exit accepted the exit)."""
-        first = adopt if adopt is not None and platform.is_alive(adopt) else self._locate()
-        if first is not None:
-            log.info("watching running %s pid %d", self.label, first.pid)
-        started = self._begin(first if first is not None else self._start())
-        state, stable_marked = RestartState(), False
-        while not stop.is_set():
-            current = self.current
-            died = platform.wait_exit(current, self._poll_s)
-            now = self._clock()
-            reason = f"{self.label} was terminated"
-            if not died:
-                if not stable_marked and now - started >= self._stable_s:
-                    state, loop_ended = mark_stable(state)
-                    stable_marked = True
-                    if loop_ended:
-                        self._report(f"{self.label} is running steadily again after a crash loop")
-                hang = self._hang_reason(current, now) if self._hang_reason else None
-                if hang is None:
-                    continue
-                reason = hang
-                log.warning("%s: killing pid %d", hang, current.pid)
-                platform.kill(current)
-                platform.wait_exit(current, KILL_WAIT_S)
-                now = self._clock()
-            died_mono, died_wall = now, self._wall()
-            if self._on_exit is not None and self._on_exit(current):
-                return "deliberate"
-            other = self._locate()
-            if other is not None and other != current:
-                log.info("%s pid %d exited; adopting pid %d started elsewhere",
-                         self.label, current.pid, other.pid)
-                started, stable_marked = self._begin(other), False
-                continue
-            decision = decide_restart(state, died_mono - started, self._stable_s)
-            state = decision.state
-            if decision.report_loop:
-                self._report(f"{self.label} is crash-looping ({state.quick_exits} quick exits in a "
-                             f"row); restarting with backoff up to {BACKOFF_CAP_S:.0f} s")
-            if decision.delay_s and stop.wait(decision.delay_s):
-                break
-            try:
-                new = self._start()
-            except OSError as exc:
-                log.error("cannot start %s: %s", self.label, exc)
-                state = replace(state, quick_exits=state.quick_exits + 1)
-                if stop.wait(backoff_delay(state.quick_exits) or 1.0):
-                    break
-                continue
-            restart_s = self._clock() - died_mono
-            started, stable_marked = self._begin(new), False
-            self.restarts.append(RestartRecord(died_wall, restart_s, reason))
-            at = time.strftime("%H:%M:%S", time.localtime(died_wall))
-            message = f"{reason} at {at}, restarted in {restart_s:.2f} s"
-            log.warning(message)
-            if not decision.in_loop:
-                self._report(message)
-        return "stopped"
 
 
 # ---- the guard process ----
@@ -406,25 +85,49 @@ class Guard:
         self._clock = clock
         self._wall = wall
         self._heartbeat: HeartbeatWatch | None = None
+        self._record: dict | None = None  # guard.json still to be written (the disk may be full)
+        self._record_failing = False
         self.me = platform.process_id(os.getpid())
         self.watch = PartnerWatch(
             label="monitor", command=lambda: self.app_cmd,
             locate=lambda: heartbeat_owner(self.data_dir), report=report,
             log_path=self.data_dir / "logs" / "app-stdout.log", stable_s=stable_s,
             on_exit=self._deliberate_exit, hang_reason=self._hang_reason,
-            on_started=self._app_started, clock=clock, wall=wall)
+            on_started=self._app_started, ran_fine=self._app_ran_fine, clock=clock, wall=wall)
 
     def _app_started(self, app: ProcessId, now: float) -> None:
         self._heartbeat = start_heartbeat_watch(app, now)
-        write_json_atomic(self.data_dir / GUARD_FILE, {
-            **self.me.to_json(), "app": app.to_json(), "written_wall": self._wall()})
+        self._record = {**self.me.to_json(), "app": app.to_json(), "written_wall": self._wall()}
+        self._write_record()
+
+    def _write_record(self) -> None:
+        """guard.json; a failed write is retried at every poll, logged once, and never fatal."""
+        try:
+            write_record(self.data_dir / GUARD_FILE, self._record)
+        except OSError as exc:
+            if not self._record_failing:
+                log.warning("cannot write %s: %s (retrying)", GUARD_FILE, exc)
+            self._record_failing = True
+            return
+        if self._record_failing:
+            log.info("%s written again", GUARD_FILE)
+        self._record, self._record_failing = None, False
+
+    def _observe(self, now: float) -> None:
+        record = read_record(self.data_dir / HEARTBEAT_FILE)
+        self._heartbeat = observe_heartbeat(self._heartbeat, record, now)
 
     def _hang_reason(self, app: ProcessId, now: float) -> str | None:
-        record = read_json(self.data_dir / HEARTBEAT_FILE)
-        self._heartbeat = observe_heartbeat(self._heartbeat, record, now)
-        if is_hung(self._heartbeat, now, self._hang_s):
-            return f"monitor stopped responding (no heartbeat for {heartbeat_age(self._heartbeat, now):.0f} s)"
-        return None
+        if self._record is not None:
+            self._write_record()
+        self._observe(now)
+        verdict = hang_verdict(self._heartbeat, now, self._hang_s)
+        return None if verdict is None else f"monitor stopped responding ({verdict})"
+
+    def _app_ran_fine(self, app: ProcessId) -> bool:
+        """The dead app had got going: its last heartbeat shows every part at work."""
+        self._observe(self._clock())
+        return self._heartbeat is not None and self._heartbeat.progressed
 
     def _deliberate_exit(self, app: ProcessId) -> bool:
         path = self.data_dir / INTENT_FILE
@@ -440,7 +143,12 @@ class Guard:
             ok, why = verify_intent(raw, key, app, self._wall())
         except platform.TamperError as exc:
             ok, why = False, f"intent key tampered: {exc}"
-        path.unlink(missing_ok=True)
+        except OSError as exc:
+            ok, why = False, f"intent key unreadable: {exc}"
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot remove %s: %s", path, exc)
         if ok:
             log.info("verified shutdown intent from monitor pid %d: guard stops", app.pid)
             return True
@@ -452,6 +160,8 @@ class Guard:
             load_or_create_intent_key(self.data_dir)
         except platform.TamperError as exc:
             self._report(f"guard intent key was tampered with ({exc}); password exit cannot be verified")
+        except OSError as exc:  # a full disk: the app creates it later, or the next check does
+            log.warning("cannot create the intent key yet: %s", exc)
         result = self.watch.run(stop, adopt=adopt)
         if result == "deliberate":
             (self.data_dir / GUARD_FILE).unlink(missing_ok=True)

@@ -136,3 +136,21 @@ def test_an_unexpected_exception_is_logged_with_its_traceback_and_an_exit_code(t
     text = (tmp_path / "data" / "logs" / "sentinel.log").read_text()
     assert "unexpected failure" in text and "Traceback" in text and "storage exploded" in text
     assert "storage exploded" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_a_signal_while_starting_up_is_a_clean_stop(tmp_path):
+    """SIGTERM the moment the demo says hello (the parts are still being built): exit 0, fast."""
+    import signal
+
+    from tests.helpers.apprun import AppRun
+
+    for attempt in range(3):
+        run = AppRun(AppRun.command("--demo", "--headless", "--data-dir", str(tmp_path / f"d{attempt}")),
+                     env={"DISPLAY": ""})
+        try:
+            run.wait_line("no packets sent")
+            rc, took = run.stop(signal.SIGTERM)
+        finally:
+            run.kill()
+        assert (rc, took < 3.0) == (0, True), run.stderr_tail()

@@ -61,8 +61,11 @@ class Desktop:
                  recent_incidents: Callable[[], Iterable[IncidentRow]] | None = None,
                  tray_factory: Callable[[TrayMenu, Callable[[int, int], None]], TrayIcons] = make_tray,
                  clock: Callable[[], float] = time.time,
-                 show_window: bool = False) -> None:
+                 show_window: bool = False,
+                 on_progress: Callable[[], None] | None = None) -> None:
+        """on_progress: called on the Tk thread at every queue drain (the app's heartbeat)."""
         self._bus = bus
+        self._on_progress = on_progress
         self._clock = clock
         self.config = config
         self.queue: queue.Queue = queue.Queue()
@@ -160,6 +163,8 @@ class Desktop:
     def _drain(self) -> None:
         """Handle up to DRAIN_BATCH queued messages; only the newest MonitorStatus is drawn."""
         latest_status = None
+        if self._on_progress is not None:
+            self._on_progress()
         try:
             for _ in range(DRAIN_BATCH):
                 try:

@@ -26,7 +26,8 @@ class DesktopShell:
         self._dialog = None
         self.desktop = Desktop(sentinel.bus, sentinel.config, on_privacy=self.privacy, on_send_test=self.send_test,
                                on_exit=self.exit, recent_incidents=self._recent_incidents,
-                               clock=sentinel.clock.wall, show_window=sentinel.demo)
+                               clock=sentinel.clock.wall, show_window=sentinel.demo,
+                               on_progress=sentinel.progress("window"))
 
     def run(self) -> None:
         check = getattr(self._app, "vault_check", None)

@@ -73,8 +73,10 @@ class Monitor:
 
     def __init__(self, config: Config, prober, bus: EventBus, state: core.State,
                  clock: Clock | None = None, link_up: Callable[[str], bool] | None = None,
-                 arp: ArpProbe | None = None):
+                 arp: ArpProbe | None = None, on_progress: Callable[[], None] | None = None):
+        """on_progress: called on the monitor thread after every tick (the app's heartbeat)."""
         self._config = config
+        self._on_progress = on_progress
         self._pending: Config | None = None
         self._prober = prober
         self._bus = bus
@@ -131,6 +133,8 @@ class Monitor:
                         self._bus.publish(core.idle_status(core.Settings.from_config(self._config), self._clock.wall()))
                 except Exception:
                     log.exception("tick failed; monitoring goes on")
+                if self._on_progress is not None:
+                    self._on_progress()
                 interval = self._config.monitor_settings.interval_seconds
                 due = next_tick(due, interval, self._clock.mono())
                 if self._wake.wait(self._clock.real_seconds(max(0.0, due - self._clock.mono()))):

@@ -2,7 +2,8 @@
 
     discord/    messages, Discord's limits, the durable outbox and its delivery
     recording/  the database and the CSV files: what happened, kept
-    keepalive/  the app's half of the guard pact: heartbeat, watching the guard, signed exit
+    keepalive/  the app <-> guard pact (pact: files, staleness, signed exit; watch: restart loop)
+                and the app's half of it (partner: heartbeat, watching the guard)
     web/        the local HTTP API
     screens/    screenshots and privacy mode
     access/     the password vault and lockouts

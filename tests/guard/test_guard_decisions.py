@@ -1,22 +1,28 @@
 """Pure guard decisions: backoff, restart policy, heartbeat staleness, intent verification."""
 
 import json
+import time
 
 import pytest
 
-from sentinel.guard import (
+from sentinel.platform import ProcessId
+from sentinel.services.keepalive.pact import (
+    MAX_ALLOW_S,
     HeartbeatWatch,
-    RestartState,
-    backoff_delay,
-    decide_restart,
-    is_hung,
-    mark_stable,
+    hang_verdict,
+    heartbeat_record,
     observe_heartbeat,
     sign_intent,
     start_heartbeat_watch,
     verify_intent,
 )
-from sentinel.platform import ProcessId
+from sentinel.services.keepalive.watch import (
+    RestartState,
+    backoff_delay,
+    decide_restart,
+    mark_stable,
+    restart_message,
+)
 
 APP = ProcessId(4242, 1_700_000_000.25)
 KEY = b"k" * 32
@@ -31,8 +37,8 @@ def test_backoff_table(quick_exits, delay):
 
 def test_crash_loop_reported_once_and_cleared_by_a_stable_run():
     state, delays, loop_reports = RestartState(), [], 0
-    for _ in range(8):  # eight runs of 0.1 s with stable_s = 10
-        decision = decide_restart(state, run_s=0.1, stable_s=10)
+    for _ in range(8):  # eight runs of 0.1 s with stable_s = 10, dead before doing any work
+        decision = decide_restart(state, run_s=0.1, stable_s=10, ran_fine=False)
         state = decision.state
         delays.append(decision.delay_s)
         loop_reports += decision.report_loop
@@ -40,14 +46,41 @@ def test_crash_loop_reported_once_and_cleared_by_a_stable_run():
     assert loop_reports == 1
     state, ended = mark_stable(state)
     assert ended and state == RestartState()
-    decision = decide_restart(state, run_s=0.1, stable_s=10)
+    decision = decide_restart(state, run_s=0.1, stable_s=10, ran_fine=False)
     assert decision.delay_s == 0 and not decision.in_loop
 
 
 def test_a_long_run_resets_the_count():
     state = RestartState(quick_exits=5, loop_reported=True)
-    decision = decide_restart(state, run_s=11, stable_s=10)
+    decision = decide_restart(state, run_s=11, stable_s=10, ran_fine=False)
     assert decision.delay_s == 0 and decision.state.quick_exits == 0 and not decision.report_loop
+
+
+def test_killing_an_app_that_ran_fine_never_backs_off():
+    """Staff killing the app on sight, nine times within seconds: each one restarts at once."""
+    state, delays = RestartState(), []
+    for _ in range(9):
+        decision = decide_restart(state, run_s=0.4, stable_s=10, ran_fine=True)
+        state = decision.state
+        delays.append(decision.delay_s)
+    assert delays == [0] * 9 and not state.loop_reported
+
+
+def test_a_run_that_got_going_ends_a_crash_loop():
+    state = RestartState(quick_exits=6, loop_reported=True)
+    decision = decide_restart(state, run_s=0.5, stable_s=10, ran_fine=True)
+    assert decision.delay_s == 0 and decision.state == RestartState()
+
+
+def test_each_restart_message_names_the_time_of_the_death():
+    died = time.mktime((2026, 12, 1, 14, 2, 11, 0, 0, -1))
+    calm = decide_restart(RestartState(), run_s=50, stable_s=10, ran_fine=True)
+    assert restart_message("monitor was terminated", died, 0.6, calm) == \
+        "monitor was terminated at 14:02:11, restarted in 0.60 s"
+    looping = decide_restart(RestartState(quick_exits=4), run_s=0.2, stable_s=10, ran_fine=False)
+    text = restart_message("monitor was terminated", died, 4.1, looping)
+    assert text.startswith("monitor was terminated at 14:02:11, restarted in 4.10 s")
+    assert "5 exits in a row" in text and "waited 4 s" in text
 
 
 def beat(seq, pid_id=APP):
@@ -68,12 +101,54 @@ def test_heartbeat_staleness(records, now, hung):
     watch = start_heartbeat_watch(APP, now=0.0)
     for at, record in records:
         watch = observe_heartbeat(watch, record, at)
-    assert is_hung(watch, now, hang_s=30) is hung
+    assert (hang_verdict(watch, now, hang_s=30) is not None) is hung
+
+
+def parts_beat(seq, **parts):
+    """A heartbeat whose courier wrote `seq` with each part's (beats, allow_s)."""
+    return heartbeat_record(APP, seq, 0.0, parts)
+
+
+@pytest.mark.parametrize("records, now, verdict", [
+    # The courier writes every 2 s; the monitor ticks, the window drains: alive.
+    ([(t, parts_beat(t, monitor=(t, 0.0), window=(10 * t, 0.0))) for t in range(1, 40)], 40.0, None),
+    # The monitor is stuck at 3 ticks from t=3 on while the courier and the window go on.
+    ([(t, parts_beat(t, monitor=(min(t, 3), 0.0), window=(10 * t, 0.0))) for t in range(1, 34)], 33.0,
+     "its monitor made no progress for 30 s"),
+    # The window is stuck: same for the window.
+    ([(t, parts_beat(t, monitor=(t, 0.0), window=(50, 0.0))) for t in range(1, 40)], 39.0,
+     "its window made no progress for 38 s"),
+    # A slow tick rate asks for more: 100 s between ticks is normal for this app.
+    ([(t, parts_beat(t, monitor=(1, 100.0))) for t in range(1, 60)], 60.0, None),
+    ([(t, parts_beat(t, monitor=(1, 100.0))) for t in range(1, 120)], 102.0,
+     "its monitor made no progress for 101 s"),
+    # ... but not without end: a record cannot switch hang detection off.
+    ([(t, parts_beat(t, monitor=(1, 1e9))) for t in range(1, 400)], 1 + MAX_ALLOW_S, "made no progress"),
+    # The whole heartbeat stopped (the courier or the process is stuck).
+    ([(1, parts_beat(1, monitor=(1, 0.0)))], 31.0, "no heartbeat for 30 s"),
+])
+def test_each_part_must_make_progress(records, now, verdict):
+    watch = start_heartbeat_watch(APP, now=0.0)
+    for at, record in records:
+        watch = observe_heartbeat(watch, record, float(at))
+    got = hang_verdict(watch, now, hang_s=30)
+    assert got == verdict if verdict is None else verdict in got
+
+
+@pytest.mark.parametrize("parts, progressed", [
+    ({}, False),                                    # an app that never declared a part
+    ({"monitor": (0, 0.0)}, False),                 # started, never ticked
+    ({"monitor": (1, 0.0), "window": (0, 0.0)}, False),
+    ({"monitor": (1, 0.0), "window": (7, 0.0)}, True),
+])
+def test_progressed_means_every_part_beat(parts, progressed):
+    watch = observe_heartbeat(start_heartbeat_watch(APP, 0.0), parts_beat(1, **parts), 1.0)
+    assert watch.progressed is progressed
 
 
 def test_heartbeat_watch_is_a_value():
     watch = start_heartbeat_watch(APP, 0.0)
-    assert observe_heartbeat(watch, beat(1), 1.0) == HeartbeatWatch(APP, 1, 1.0)
+    assert observe_heartbeat(watch, beat(1), 1.0) == HeartbeatWatch(APP, 1, 1.0, ())
     assert watch == HeartbeatWatch(APP, None, 0.0)
 
 

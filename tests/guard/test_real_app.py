@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sentinel.guard import guard_owner, heartbeat_owner
+from sentinel.services.keepalive.pact import guard_owner, heartbeat_owner
 from sentinel.services.access.vault import Vault
 from tests.helpers.guard_cluster import REPO, Cluster, wait_for
 

@@ -46,11 +46,13 @@ def gone(pid: int) -> bool:
 
 class Cluster:
     def __init__(self, data_dir: Path, hang_s: float = 30.0, stable_s: float = 0.3,
-                 heartbeat_s: float = 0.1, app_cmd: list[str] | None = None, mutual: bool = True):
+                 heartbeat_s: float = 0.1, app_cmd: list[str] | None = None, mutual: bool = True,
+                 wrap: list[str] = ()):
+        """wrap: a prefix for the guard's command line, e.g. ["ip", "netns", "exec", NS]."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.app_cmd = app_cmd or [sys.executable, str(DUMMY_APP), str(self.data_dir)]
-        self.guard_cmd = [sys.executable, str(REPO / "sentinel_guard.py"),
+        self.guard_cmd = [*wrap, sys.executable, str(REPO / "sentinel_guard.py"),
                           "--data-dir", str(self.data_dir), "--hang-seconds", str(hang_s),
                           "--stable-seconds", str(stable_s), "--app-cmd", *self.app_cmd]
         self.env = dict(os.environ, SENTINEL_TEST_HB=str(heartbeat_s),
@@ -88,13 +90,13 @@ class Cluster:
             return ""
 
     # ---- control ----
-    def start(self):
+    def start(self, timeout: float = 5.0):
         import subprocess
 
         self.first = subprocess.Popen(self.guard_cmd, env=self.env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
-        return self.wait_ready()
+        return self.wait_ready(timeout=timeout)
 
     def wait_ready(self, old_app: int | None = None, old_guard: int | None = None, timeout=5.0):
         """Guard and app both up: guard.json names a live guard and app, app heart-beating."""

@@ -1,8 +1,9 @@
-"""A stand-in for the monitor app in guard tests: holds the App lock, writes heartbeats,
-watches the guard (partner.GuardWatcher), and obeys request files in the data dir:
+"""A stand-in for the monitor app in guard tests: holds the App lock, writes heartbeats (its
+main loop is the one part that beats), watches the guard (partner.GuardWatcher), and obeys
+request files in the data dir:
 
     exit.request   password Exit: signed intent, stop watching the guard, exit 0
-    hang.request   stop the heartbeat but stay alive (a hung app)
+    hang.request   the main loop stops beating but the heartbeat courier goes on (a hung app)
 
     python guard_dummy_app.py DATA_DIR
 Environment: SENTINEL_TEST_GUARD_CMD (JSON argv of the guard), SENTINEL_TEST_HB (heartbeat
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sentinel import platform  # noqa: E402
 from sentinel.errors import AlreadyRunningError  # noqa: E402
-from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat, write_shutdown_intent  # noqa: E402
+from sentinel.services.keepalive.pact import write_shutdown_intent  # noqa: E402
+from sentinel.services.keepalive.partner import GuardWatcher, Heartbeat  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +36,9 @@ def main() -> int:
         lock.acquire()
     except AlreadyRunningError:
         return 3
-    heartbeat = Heartbeat(data_dir, float(os.environ.get("SENTINEL_TEST_HB", "0.1"))).start()
+    heartbeat = Heartbeat(data_dir, float(os.environ.get("SENTINEL_TEST_HB", "0.1")))
+    beat = heartbeat.part("main")
+    heartbeat.start()
     watcher = None
     guard_cmd = os.environ.get("SENTINEL_TEST_GUARD_CMD")
     if guard_cmd:
@@ -55,8 +59,9 @@ def main() -> int:
             log.info("password exit")
             return 0
         if not hung and (data_dir / "hang.request").exists():
-            heartbeat.stop()
             hung = True
+        if not hung:
+            beat()
     return 0
 
 

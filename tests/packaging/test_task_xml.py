@@ -17,8 +17,9 @@ import pytest
 
 from tests.helpers.wine import SETUP_TIMEOUT_S, Wine, windows_python
 
-PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
-TEMPLATE = PACKAGING / "CafeSentinelGuard.xml.template"
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "packaging" / "CafeSentinelGuard.xml.template"
+INSTALL_BAT, UNINSTALL_BAT = REPO / "install.bat", REPO / "uninstall.bat"
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
@@ -99,7 +100,7 @@ def test_awkward_paths_and_names_survive_escaping(folder, user):
 
 
 def test_install_bat_fills_every_placeholder_and_writes_utf16():
-    bat = (PACKAGING / "install.bat").read_text()
+    bat = INSTALL_BAT.read_text()
     for name in PLACEHOLDER.findall(TEMPLATE.read_text()):
         assert f"Replace('{{{{{name}}}}}', [Security.SecurityElement]::Escape(" in bat, name
     assert "[Text.Encoding]::Unicode" in bat  # .NET's UTF-16 LE; WriteAllText adds the BOM
@@ -109,7 +110,7 @@ def test_install_bat_fills_every_placeholder_and_writes_utf16():
 
 
 def test_uninstall_verifies_before_it_removes_anything():
-    bat = (PACKAGING / "uninstall.bat").read_text()
+    bat = UNINSTALL_BAT.read_text()
     verify = bat.index('"%CS_APP%" --verify-admin --exit')
     assert verify < bat.index('schtasks /Delete /TN "%CS_TASK%" /F')
     assert "taskkill" not in bat.lower() and "schtasks /end" not in bat.lower()
@@ -117,10 +118,10 @@ def test_uninstall_verifies_before_it_removes_anything():
 
 
 def test_both_scripts_name_the_same_task_and_use_crlf():
-    for name in ("install.bat", "uninstall.bat"):
-        raw = (PACKAGING / name).read_bytes()
+    for path in (INSTALL_BAT, UNINSTALL_BAT):
+        raw = path.read_bytes()
         assert b'set "CS_TASK=CafeSentinel\\Guard"' in raw
-        assert raw.count(b"\n") == raw.count(b"\r\n"), f"{name}: cmd wants CRLF line ends"
+        assert raw.count(b"\n") == raw.count(b"\r\n"), f"{path.name}: cmd wants CRLF line ends"
 
 
 # -- Wine: cmd really parses and runs the scripts ----------------------------------------------
@@ -132,7 +133,7 @@ def run_bat(wine: Wine, folder: Path, name: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def wine_folder(tmp_path):
     wine = windows_python()
-    for item in PACKAGING.iterdir():
+    for item in (INSTALL_BAT, UNINSTALL_BAT, TEMPLATE):  # side by side, as in the installed folder
         shutil.copy(item, tmp_path / item.name)
     return wine, tmp_path
 

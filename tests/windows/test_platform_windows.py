@@ -86,7 +86,7 @@ def test_killed_partner_is_seen_and_restarted(tmp_path):
     """PartnerWatch over the handle-based waiter: kill the partner, a new one is running."""
     import threading
 
-    from sentinel.guard import PartnerWatch
+    from sentinel.services.keepalive.watch import PartnerWatch
 
     reports = []
     watch = PartnerWatch(label="partner", command=lambda: [sys.executable, "-c",

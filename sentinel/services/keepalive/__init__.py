@@ -1,1 +1,1 @@
-"""The app's half of the guard pact: heartbeat, watching the guard, the signed exit."""
+"""The app <-> guard pact (pact.py), the watch-and-restart loop (watch.py), the app's half (partner.py)."""

@@ -1,18 +1,19 @@
 """The app's half of the guard pact: heartbeat, watching the guard, and the signed exit.
 
-    heartbeat = Heartbeat(data_dir); heartbeat.start()
+    heartbeat = Heartbeat(data_dir)
+    beat = heartbeat.part("monitor")        # called by the monitor after every tick
+    heartbeat.start()
     watcher = GuardWatcher(default_guard_command(config_path, data_dir), data_dir, report)
     watcher.start()
     ...
     # password Exit:
-    write_shutdown_intent(data_dir); watcher.stop(); heartbeat.stop(); exit 0
+    pact.write_shutdown_intent(data_dir); watcher.stop(); heartbeat.stop(); exit 0
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 import sys
 import threading
 import time
@@ -20,67 +21,98 @@ from pathlib import Path
 from typing import Callable
 
 from sentinel import platform
-from sentinel.guard import (
-    DEFAULT_STABLE_S,
-    GUARD_EXE_NAME,
+from sentinel.platform import ProcessId
+from sentinel.services.keepalive.pact import (
+    GUARD_FILE,
     HEARTBEAT_FILE,
     HEARTBEAT_INTERVAL_S,
-    INTENT_FILE,
-    PartnerWatch,
     guard_owner,
-    load_or_create_intent_key,
-    sign_intent,
-    write_json_atomic,
+    heartbeat_record,
+    read_record,
+    write_record,
 )
-from sentinel.platform import ProcessId
+from sentinel.services.keepalive.watch import DEFAULT_STABLE_S, PartnerWatch
+
+GUARD_EXE_NAME = "CafeSentinelGuard"
 
 log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """Rewrites `<data>/heartbeat.json` every `interval_s`: {"pid", "create_time", "seq", "wall"}.
+    """Carries the app's proof of progress to `<data>/heartbeat.json` (format in pact.py).
 
-    The guard only looks at whether `seq` moves for this pid+create_time, so clock changes
-    cannot fake or hide a hang.
+    Each part that must keep moving (the monitor tick, the Tk queue drain) gets a beat function
+    from part() and calls it when it does its work; beating costs a counter increment, no I/O.
+    A courier thread writes the counters every `interval_s`; the guard replaces the app when a
+    part's counter stops moving, so a stuck monitor or a stuck window cannot look alive.
+    The guard only compares counters for this pid+create_time: clock changes cannot fake a beat.
     """
 
-    def __init__(self, data_dir: Path, interval_s: float = HEARTBEAT_INTERVAL_S):
+    def __init__(self, data_dir: Path, interval_s: float = HEARTBEAT_INTERVAL_S,
+                 wall: Callable[[], float] = time.time):
         self.path = Path(data_dir) / HEARTBEAT_FILE
         self.interval_s = interval_s
+        self._wall = wall
         self.me = platform.process_id(os.getpid())
         self.seq = 0
+        self._parts: dict[str, list] = {}  # name -> [beats, allow_s]
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
 
-    def beat(self) -> None:
-        """Write one heartbeat now (also called by start())."""
+    def part(self, name: str, allow_s: float = 0.0) -> Callable[[], None]:
+        """Declare a part that must keep beating; returns its beat function (for one thread).
+
+        allow_s: the longest normal gap between two beats when that is more than the guard's
+        --hang-seconds (a slow tick rate); the guard caps it.
+        """
+        counter = self._parts.setdefault(name, [0, allow_s])
+
+        def beat() -> None:
+            counter[0] += 1
+            if counter[0] == 1:  # the first beat goes out at once: proof that this start got going
+                self._wake.set()
+
+        return beat
+
+    def allow(self, name: str, allow_s: float) -> None:
+        """A new normal gap for `name` (its config changed)."""
+        self._parts[name][1] = allow_s
+
+    def write(self) -> None:
+        """Write one record now; a failed write is logged once (and once when it recovers)."""
         self.seq += 1
+        parts = {name: (n, allow_s) for name, (n, allow_s) in list(self._parts.items())}
         try:
-            write_json_atomic(self.path, {**self.me.to_json(), "seq": self.seq, "wall": time.time()})
+            write_record(self.path, heartbeat_record(self.me, self.seq, self._wall(), parts))
             if self._failing:
                 log.info("heartbeat writes recovered")
             self._failing = False
         except OSError as exc:
             if not self._failing:
-                log.warning("cannot write heartbeat %s: %s", self.path, exc)
+                log.warning("cannot write heartbeat %s: %s (retrying)", self.path, exc)
             self._failing = True
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.beat()
+        while not self._stop.is_set():
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.write()
 
     def start(self) -> "Heartbeat":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.beat()
+        self.write()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=2)
+            self._thread.join(timeout)
 
 
 def default_guard_command(config: Path | None, data_dir: Path) -> list[str]:
@@ -128,7 +160,13 @@ class GuardWatcher:
         self.watch = PartnerWatch(
             label="guard", command=lambda: _with_adopt(list(guard_cmd), self.me),
             locate=lambda: guard_owner(self.data_dir), report=report,
-            log_path=self.data_dir / "logs" / "guard-stdout.log", stable_s=stable_s)
+            log_path=self.data_dir / "logs" / "guard-stdout.log", stable_s=stable_s,
+            ran_fine=self._guard_was_ready)
+
+    def _guard_was_ready(self, guard: ProcessId) -> bool:
+        """The dead guard had got going: it had written guard.json naming itself."""
+        named = ProcessId.from_json(read_record(self.data_dir / GUARD_FILE))
+        return named is not None and named.pid == guard.pid and guard.same_start(named.create_time)
 
     def start(self) -> "GuardWatcher":
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -146,15 +184,3 @@ class GuardWatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-
-
-def write_shutdown_intent(data_dir: Path, wall: Callable[[], float] = time.time,
-                          app: ProcessId | None = None) -> Path:
-    """Sign "this app process (or `app`) is exiting on purpose" for the guard (password Exit only)."""
-    me = app or platform.process_id(os.getpid())
-    key = load_or_create_intent_key(data_dir)
-    path = Path(data_dir) / INTENT_FILE
-    tmp = path.with_name(f".{INTENT_FILE}.{os.getpid()}.tmp")
-    tmp.write_bytes(sign_intent(key, me, wall(), secrets.token_hex(16)))
-    os.replace(tmp, path)
-    return path

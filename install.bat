@@ -1,5 +1,5 @@
 @echo off
-rem CafeSentinel installer: registers the guard in Task Scheduler (SPEC.md section 6).
+rem CafeSentinel installer: registers the guard in Task Scheduler, so it starts at every logon.
 rem
 rem   install.bat                 register for the logged-on desktop user
 rem   install.bat DOMAIN\user     register for that user instead
@@ -9,8 +9,8 @@ rem right-click, "Run as administrator". It creates the task \CafeSentinel\Guard
 rem the guard at the user's logon with highest privileges, with no 72-hour limit and no battery
 rem rules, then starts it now. Nothing else on the machine is changed.
 rem
-rem Task XML: packaging\CafeSentinelGuard.xml.template (the settings and Microsoft's pages are
-rem cited there). schtasks /Create /XML reads UTF-16 LE with a BOM reliably; UTF-8 files that
+rem Task XML: CafeSentinelGuard.xml.template beside this file (the settings and Microsoft's
+rem pages are cited there). schtasks /Create /XML reads UTF-16 LE with a BOM reliably; UTF-8 files that
 rem declare another encoding fail with "The task XML is malformed" (reported in
 rem github.com/fatso83/vmware-auto-suspend/issues/8 and chef/chef/issues/6639), so the filled
 rem copy is written as UTF-16 LE. Registering XML with schtasks:
