@@ -5,9 +5,9 @@ background that reads in Discord's dark and light themes and on paper. The defau
 drawn for a phone: Discord shows an embed image about 400 px wide there, so 720 px with
 22-32 px type still reads as 12-18 px text.
 
-Pillow rather than a plotting library, by measurement (bench/bench_charts.py): drawing one
-chart adds about 10 MiB of resident memory to the process and Pillow is already bundled;
-matplotlib 3.11 adds about 60 MiB for its first chart (the whole headless budget is 60 MB)
+Pillow rather than a plotting library, by measurement (bench/bench_charts.py): importing it
+and drawing one chart adds about 9 MiB of resident memory, and Pillow is already bundled;
+matplotlib 3.11 adds about 59 MiB for its first chart (the whole headless budget is 60 MB)
 and about 140 MB of packages (matplotlib, numpy, fontTools) to the bundle.
 """
 

@@ -3,9 +3,10 @@
 Asks for the admin and privacy passwords (the vault's rules; hidden on a terminal), then for
 what to watch: router, server, internet and second internet host, the PC range, the shop name
 and the three Discord webhooks. Enter keeps the value shown in brackets (webhook tokens are
-masked there), "-" empties it. Nothing is pinged or sent. The vault is written and the config saved (with a backup) only once every answer is
-valid; a running app hot-applies the new config. When the passwords are already set up, the
-admin password is asked instead and only the settings change.
+masked there), "-" empties it. Nothing is pinged or sent. The vault is written and the config
+saved (with a backup) only once every answer is valid; a running app hot-applies the new
+config. When the passwords are already set up, the admin password is asked instead and only
+the settings change.
 
 Reads answers line by line, so it can also be scripted (`printf ... | sentinel_app.py --setup`).
 """

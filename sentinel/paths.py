@@ -29,7 +29,7 @@ def default_data_dir() -> Path:
 
 
 class DataDir:
-    """The files of SPEC.md section 8 under one root."""
+    """The files of the data dir (README.md, "Where the data goes") under one root."""
 
     def __init__(self, root: Path):
         self.root = Path(root).resolve()

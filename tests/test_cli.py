@@ -1,4 +1,4 @@
-"""The command line is a contract (SPEC.md section 1): flags, exit codes, one-line errors."""
+"""The command line is a contract (README.md, "Command line"): flags, exit codes, one-line errors."""
 
 from __future__ import annotations
 

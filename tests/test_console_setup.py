@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.config.model import load_config
+from sentinel.config.model import Config, parse_config
 from sentinel.services.access.vault import Vault, VaultState
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +33,12 @@ def paths(tmp_path):
     config = tmp_path / "config.json"
     config.write_bytes((REPO / "config.json").read_bytes())
     return config, tmp_path / "data"
+
+
+def load_config(path: Path) -> Config:
+    config, problems = parse_config(path.read_bytes())
+    assert not problems, problems
+    return config
 
 
 def argv(config: Path, data: Path) -> list[str]:

@@ -2,7 +2,7 @@
 
 The sections and key names are the seed's, so an owner's existing file keeps working; every
 key has a safe default. Validation never raises on bad input: it returns every problem with
-its JSON path, and `load_config` raises one ConfigError carrying all of them.
+its JSON path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sentinel.errors import ConfigError
 
 MAX_BACKUPS = 10
 MAX_PC_NAME_LEN = 32
@@ -575,14 +574,6 @@ def config_from_dict(raw: Any) -> tuple[Config | None, list[tuple[str, str]]]:
     except (ValueError, TypeError, RecursionError) as exc:  # huge ints, odd types, deep nesting
         return None, [("", f"not a config: {str(exc)[:80]}")]
     return parse_config(data)
-
-
-def load_config(path: Path) -> Config:
-    """Read and validate; raises ConfigError (or OSError for an unreadable file)."""
-    config, problems = parse_config(Path(path).read_bytes())
-    if problems:
-        raise ConfigError(problems)
-    return config
 
 
 def changed_sections(old: Config, new: Config) -> tuple[str, ...]:

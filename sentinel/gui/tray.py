@@ -5,7 +5,7 @@ implementation only displays it. `PystrayTrayIcons` owns the pystray icons on it
 control thread, so the Tk thread never waits on pystray; `NullTrayIcons` is used when
 there is no tray (no display, headless) and in tests.
 
-pystray on Linux (shared/NOTES.md): each icon runs `icon.run` in a daemon thread (never
+pystray on Linux (measured with X11 trays): each icon runs `icon.run` in a daemon thread (never
 run_detached); the xorg backend needs a tray host, has no menus and drops clicks unless
 the icon window listens for ButtonPress, which `_XorgPatch` adds. A hidden icon is
 stopped and re-created when shown again (hiding an xorg icon does not undock it from

@@ -247,10 +247,6 @@ class StatusWindow:
         """Closing the window only hides it; the monitor keeps running."""
         self.top.withdraw()
 
-    @property
-    def is_shown(self) -> bool:
-        return self.top.winfo_exists() and self.top.state() != "withdrawn"
-
     # ----- events
 
     def apply(self, event: Event) -> None:

@@ -58,6 +58,21 @@ def test_every_kill_of_either_side_is_restarted_within_a_second(make_cluster):
 
 
 @pytest.mark.timeout(60)
+def test_nine_quick_kills_of_a_working_app_are_nine_reports_and_no_backoff(make_cluster):
+    """Staff killing the app on sight cannot push the guard into its crash-loop backoff."""
+    cluster = make_cluster(stable_s=10.0, mutual=False)  # the guard's default: every run is "short"
+    cluster.start()
+    latencies = [cluster.kill_app(beats=2) for _ in range(9)]
+    assert max(latencies) < 1.0, latencies
+    wait_for(lambda: cluster.log_text().count("REPORT: monitor was terminated at") == 9, 5, "nine reports")
+    guard_log = cluster.log_text()
+    assert "crash" not in guard_log
+    times = [line.split("terminated at ", 1)[1].split(",", 1)[0] for line in guard_log.splitlines()
+             if "REPORT: monitor was terminated at" in line]
+    assert len(times) == 9 and all(len(t) == 8 for t in times)  # each named with its HH:MM:SS
+
+
+@pytest.mark.timeout(60)
 def test_password_exit_stops_both_and_nothing_restarts(make_cluster):
     cluster = make_cluster()
     guard, app = cluster.start()

@@ -298,6 +298,12 @@ class Cafe:
         # A stale (or still REACHABLE) neighbour entry would make the monitor miss the change.
         _ip("-n", self.mon, "neigh", "flush", "to", address, check=False)
 
+    def set_power(self, n: int, on: bool) -> None:
+        """Switch PC n (in a namespace of its own) on or off: its link goes up or down. Unlike
+        set_up, the monitor's neighbour entry for it is left alone (REACHABLE, then STALE), as
+        when a real PC is switched off."""
+        _ip("-n", self.pc_namespace(n), "link", "set", "eth0", "up" if on else "down")
+
     def set_echo_ignored(self, n: int, ignored: bool) -> None:
         """PC n (in a namespace of its own) drops echo requests, yet still answers ARP."""
         self._sysctl(self.pc_namespace(n), "net.ipv4.icmp_echo_ignore_all", "1" if ignored else "0")

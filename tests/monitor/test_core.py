@@ -1,4 +1,4 @@
-"""The pure decisions of SPEC.md section 3, table-style, with a fake clock (time is an argument)."""
+"""The pure decisions of README.md's "How it decides", table-style, with a fake clock (time is an argument)."""
 
 from __future__ import annotations
 

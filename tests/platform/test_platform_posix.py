@@ -172,3 +172,28 @@ def test_key_creation_race_yields_one_key(tmp_path):
     blobs = [child.communicate(timeout=30)[0] for child in children]
     assert all(platform.unseal(blob, tmp_path) == b"same" for blob in blobs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["machine.key"]
+
+
+# ---- ARP frames (the raw-socket sweep in arp_seen; real ARP runs in tests/monitor/test_timing_netns.py)
+
+def test_arp_request_frame_and_reply_parsing():
+    from sentinel.platform import posix
+
+    mac, pc_mac = bytes.fromhex("020000000050"), bytes.fromhex("0200000000aa")
+    request = posix.arp_request_frame(mac, "198.51.100.50", "198.51.100.111")
+    assert len(request) == 42 and request[:6] == b"\xff" * 6 and request[12:14] == b"\x08\x06"
+    assert posix.arp_reply_sender(request, "198.51.100.50") is None, "our own request is not an answer"
+    # the PC's answer: swap the addresses, opcode 2
+    reply = (mac + pc_mac + b"\x08\x06" + bytes.fromhex("000108000604") + b"\x00\x02" + pc_mac
+             + bytes([198, 51, 100, 111]) + mac + bytes([198, 51, 100, 50]))
+    assert posix.arp_reply_sender(reply, "198.51.100.50") == "198.51.100.111"
+    assert posix.arp_reply_sender(reply, "198.51.100.51") is None, "an answer to someone else"
+    assert posix.arp_reply_sender(reply[:40], "198.51.100.50") is None
+    ip_frame = reply[:12] + b"\x08\x00" + reply[14:]
+    assert posix.arp_reply_sender(ip_frame, "198.51.100.50") is None
+
+
+def test_arp_asks_nothing_off_our_networks():
+    from sentinel.platform import posix
+
+    assert posix.arp_seen(["127.0.0.9", "not an address"], 0.05) == set()

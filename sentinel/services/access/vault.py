@@ -71,14 +71,6 @@ class VaultError(SentinelError):
     """The vault cannot be read or written."""
 
 
-class VaultTamperedError(VaultError):
-    """The vault was deleted, edited, or cannot be unsealed on this machine."""
-
-    def __init__(self, report: "TamperReport"):
-        self.report = report
-        super().__init__(report.text())
-
-
 class PasswordRuleError(UserError):
     """A new password breaks a rule; the message says which, `field` says which password."""
 

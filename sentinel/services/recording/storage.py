@@ -79,6 +79,9 @@ CREATE TABLE IF NOT EXISTS evidence (
     id INTEGER PRIMARY KEY, incident_key TEXT NOT NULL, phase TEXT NOT NULL, at_wall REAL NOT NULL,
     file TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS marks (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS sessions_open ON sessions (end_wall);
 CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_key);
 CREATE INDEX IF NOT EXISTS incidents_open ON incidents (end_wall);
@@ -122,10 +125,18 @@ class Storage:
         with self._lock:
             if self._latest is not None:
                 self.save_last_seen(self._latest)
-            if self._coverage_id is not None:
-                self._conn.execute("UPDATE coverage SET end_wall = ? WHERE id = ?",
-                                   (self._coverage_last, self._coverage_id))
+            self._save_coverage()
             self._conn.close()
+
+    def save_coverage(self) -> None:
+        """Write the open coverage interval up to the latest status (before a digest reads it)."""
+        with self._lock:
+            self._save_coverage()
+
+    def _save_coverage(self) -> None:
+        if self._coverage_id is not None:
+            self._conn.execute("UPDATE coverage SET end_wall = ? WHERE id = ?", (self._coverage_last, self._coverage_id))
+            self._coverage_saved = self._coverage_last
 
     # -- restore ---------------------------------------------------------------------------
 
@@ -176,6 +187,16 @@ class Storage:
         with self._lock:
             return self._conn.execute("SELECT at_wall, in_session, total FROM snapshots WHERE at_wall >= ? "
                                       "ORDER BY at_wall", (since_wall,)).fetchall()
+
+    def mark(self, name: str) -> str | None:
+        """A small durable note (e.g. the last day whose digest was handled)."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_mark(self, name: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
 
     # -- evidence --------------------------------------------------------------------------
 
