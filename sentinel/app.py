@@ -23,7 +23,7 @@ from sentinel.events import ConfigRejected, ConfigReloaded
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
 from sentinel.schedule import Schedule, is_quiet
-from sentinel.services.discord.delivery import TokenFilter
+from sentinel.services.discord.webhook import TokenFilter
 
 log = logging.getLogger("sentinel")
 
@@ -183,7 +183,7 @@ def setup_on_console(config_path: Path, data: DataDir) -> int:
 
 def send_test(config: Config) -> int:
     """--send-test: one message to each configured webhook, one line per outcome."""
-    from sentinel.services.discord.delivery import send_test_messages
+    from sentinel.services.discord.webhook import send_test_messages
 
     if not config.discord_settings.enabled:
         print("Discord is disabled in the config (discord_settings.enabled); sending the test anyway")
@@ -324,6 +324,7 @@ class Sentinel:
             from sentinel.monitor.link import lan_link_up
             from sentinel.monitor.probe import Prober
             from sentinel.services.discord.delivery import Delivery
+            from sentinel.services.discord.outbox import Outbox
 
             self.clock = clock or Clock()
             # An injected prober (tests) brings its own ARP sweep, if any.
@@ -331,7 +332,7 @@ class Sentinel:
             prober, link_up = prober or Prober.create(), lan_link_up
             log.info("ICMP: %s sockets", "raw (privileged)" if getattr(prober, "privileged", False)
                      else "datagram (unprivileged)")
-            self.delivery = sink = Delivery(data.db, config.discord_settings, publish=bus.publish)
+            self.delivery = sink = Delivery(Outbox(data.db), config.discord_settings, publish=bus.publish)
             delivery = self.delivery
             self._add(Part("delivery", start=delivery.start, stop=delivery.stop, close=delivery.close,
                            apply=lambda c: delivery.reconfigure(c.discord_settings)))
@@ -351,7 +352,7 @@ class Sentinel:
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
                                  evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
                                  occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
-                                 quiet=self._quiet)
+                                 quiet=self._quiet, status_board=config.discord_settings.status_board)
         notifier = self.notifier
         timer_stop = threading.Event()
         timer = NotifierTimer(notifier, timer_stop)
@@ -362,7 +363,8 @@ class Sentinel:
 
         self._add(Part("notifier", start=timer.start, stop=stop_timer,
                        apply=lambda c: notifier.reconfigure(c.occupancy_settings.batch_delay_seconds,
-                                                            c.occupancy_settings.enabled)))
+                                                            c.occupancy_settings.enabled,
+                                                            c.discord_settings.status_board)))
         self.screenshots = Screenshotter(shots, self.privacy, deliver=notifier.send_screenshot)
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,

@@ -245,6 +245,7 @@ class DeliveryStatus(Event):
     backlog: tuple[tuple[str, int], ...]  # (kind, queued messages)
     dead: tuple[str, ...]  # kinds whose webhook answered 401/404
     at_wall: float = 0.0
+    throttled: tuple[str, ...] = ()  # kinds whose webhook has answered only 429 for a minute or more
 
 
 @dataclass(frozen=True, slots=True)

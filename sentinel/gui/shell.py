@@ -15,7 +15,7 @@ from sentinel.gui.desktop import Desktop
 from sentinel.gui.dialogs import ask_exit, ask_privacy_off, ask_privacy_on
 from sentinel.gui.window import IncidentRow
 from sentinel.gui.wizard import SetupWizard
-from sentinel.services.discord.delivery import send_test_messages
+from sentinel.services.discord.webhook import send_test_messages
 
 log = logging.getLogger(__name__)
 
