@@ -8,18 +8,22 @@ from typing import Callable, TextIO
 
 from sentinel.events import (
     Blip,
+    ComponentUnstable,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
+    IncidentReminder,
     MonitorStatus,
     OccupancySnapshot,
     PrivacyChanged,
+    RecordingStalled,
     SessionEnded,
     SessionStarted,
 )
-from sentinel.timefmt import clock, hms, stamp
+from sentinel.timefmt import clock, hms, spoken, stamp
 
 
 def describe(event) -> str | None:
@@ -32,6 +36,10 @@ def describe(event) -> str | None:
         return f"{event.component.label} RESTORED after {hms(event.duration_s)}"
     if isinstance(event, Blip):
         return f"{event.component.label} blip of {event.duration_s:.1f} s (not an incident)"
+    if isinstance(event, IncidentReminder):
+        return f"{event.component.label} still DOWN ({hms(event.duration_s)})"
+    if isinstance(event, ComponentUnstable):
+        return f"{event.component.label} UNSTABLE: {event.blips} blips within {spoken(event.window_s)}"
     if isinstance(event, SessionStarted):
         return f"{event.pc} session started (since {clock(event.started_wall)})"
     if isinstance(event, SessionEnded):
@@ -46,6 +54,12 @@ def describe(event) -> str | None:
         return f"config rejected, keeping the last good one: {problems}"
     if isinstance(event, PrivacyChanged):
         return "privacy mode ON" if event.on else f"privacy mode OFF ({event.reason})"
+    if isinstance(event, DatabaseReplaced):
+        return event.text
+    if isinstance(event, RecordingStalled):
+        if event.stalled:
+            return f"cannot write the database ({event.reason}): records wait in memory"
+        return "database writable again: the waiting records are written"
     return None
 
 

@@ -245,6 +245,9 @@ class DeliveryStatus(Event):
     backlog: tuple[tuple[str, int], ...]  # (kind, queued messages)
     dead: tuple[str, ...]  # kinds whose webhook answered 401/404
     at_wall: float = 0.0
+    throttled: tuple[str, ...] = ()  # kinds whose webhook has answered only 429 for a minute or more
+    delivered: int = 0  # messages Discord confirmed since the app started
+    last_delivered_wall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,5 +290,28 @@ class MonthlyReport(Event):
     isp_down_s: float
     local_down_s: float
     incidents: int
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseReplaced(Event):
+    """sentinel.db was damaged or missing at start: a fresh one is in use (the damaged one kept aside)."""
+
+    reason: str  # "damaged: file is not a database", "missing (deleted?): ..."
+    kept_as: str  # file name the damaged database was moved to; "" when there was nothing to keep
+    text: str  # the whole story for the owner, one paragraph
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStalled(Event):
+    """sentinel.db cannot be written (disk full, read-only): records wait in memory. Again with
+    stalled=False once they are written."""
+
+    stalled: bool
+    reason: str  # SQLite's or the OS's words, e.g. "database or disk is full"; "" when recovered
+    waiting: int  # records held in memory when it started
     at_wall: float
     event_id: str = field(default_factory=new_event_id)

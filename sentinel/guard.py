@@ -200,16 +200,28 @@ def _setup_logging(logs: Path) -> None:
 
 def outbox_report(config: Path | None, data_dir: Path) -> Report:
     """Reports go to the log and, when Discord is set up, into the app's outbox (alerts)."""
+    from sentinel.config.model import parse_config
     from sentinel.paths import DataDir, default_config_path
-    from sentinel.services.discord.notifier import queue_report_from_another_process
+    from sentinel.services.discord.delivery import enqueue_report
 
     data = DataDir(data_dir)
+
+    def discord_settings():
+        for path in (config or default_config_path(), data.last_good_config):
+            try:
+                parsed, problems = parse_config(Path(path).read_bytes())
+            except OSError:
+                continue
+            if not problems:
+                return parsed.discord_settings
+        return None
 
     def report(text: str) -> None:
         log.warning("REPORT: %s", text)
         try:
-            queue_report_from_another_process(data.db, config or default_config_path(), data.last_good_config,
-                                              "Monitor guard", text)
+            settings = discord_settings()
+            if settings is not None:
+                enqueue_report(data.db, settings, "Monitor guard", text)
         except Exception:
             log.exception("could not queue the report for Discord")
 

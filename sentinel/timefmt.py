@@ -28,6 +28,12 @@ def clock_near(wall: float, now_wall: float) -> str:
     return f"{then.tm_mday} {time.strftime('%b %H:%M', then)}"
 
 
+def day_clock(wall: float) -> str:
+    """Local weekday, date and time: "Tue 1 Dec 14:02:11" (a message's one mention of the date)."""
+    then = time.localtime(wall)
+    return f"{time.strftime('%a', then)} {then.tm_mday} {time.strftime('%b %H:%M:%S', then)}"
+
+
 def hms(seconds: float | None) -> str:
     """`H:MM:SS` (the CSV Duration format); "" for None; negative counts as 0."""
     if seconds is None:

@@ -5,9 +5,13 @@ It behaves like Discord where CafeSentinel cares:
   or multipart (payload_json + files[n]); limits enforced, 400 {code: 50035, errors} when broken.
 - 204 without ?wait=true, 200 + a message object with an id with it.
 - Dead webhooks: 404 {code: 10015} or 401 {code: 50027}.
-- Rate-limit headers on every reply; a fixed window of `limit` requests per `period` seconds
-  per webhook; beyond it 429 {message, retry_after, global} + Retry-After (milliseconds on
-  the legacy path, seconds on v8+).
+- PATCH /api/v10/webhooks/{id}/{token}/messages/{message_id} edits a message it posted (200 +
+  the message); a message deleted in the channel (`delete_message`) answers 404 {code: 10008}.
+- Rate-limit headers on every reply; one bucket per webhook shared by its posts and edits: a
+  fixed window of `limit` requests per `period` seconds; beyond it 429 {message, retry_after,
+  global} + Retry-After (milliseconds on the legacy path, seconds on v8+). `sliding=True`
+  instead counts every request of the last `period` seconds, refused ones too (a limiter that
+  counts attempts): posters that retry too eagerly keep it full for everyone.
 - Faults: scripted statuses (500, 502...), "reset" (RST before answering), "hang" (no answer
   for a while, then close), "slow" (answer after a delay), and offline() / online() which
   really closes and re-opens the listening port (connections are refused meanwhile).
@@ -33,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MAX_BODY = 30 * 1024 * 1024
 MAX_RECORDS = 20_000
 MAX_FILE = 10 * 1024 * 1024
-_PATH = re.compile(r"^/api(?:/v(\d+))?/webhooks/(\d+)/([^/?]+)$")
+_PATH = re.compile(r"^/api(?:/v(\d+))?/webhooks/(\d+)/([^/?]+)(?:/messages/(\d+))?$")
 
 
 @dataclass
@@ -58,6 +62,15 @@ class Received:
 class _Window:
     start: float = -math.inf
     count: int = 0
+    times: deque = field(default_factory=deque)  # sliding: every request of the last period
+
+
+@dataclass
+class Edit:
+    hook_id: str
+    message_id: str
+    payload: dict
+    at: float  # monotonic
 
 
 @dataclass
@@ -66,6 +79,7 @@ class Stats:
     accepted: int = 0
     rejected_400: int = 0
     rate_limited: int = 0
+    invalid: int = 0  # 401, 403 and 429: what Discord counts towards its IP ban
     log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECORDS))  # (monotonic, status)
 
 
@@ -118,9 +132,12 @@ def _embed_problems(payload: dict, file_names: set[str]) -> dict:
 class FakeDiscord:
     """Start with `with FakeDiscord() as fake:`; URLs from `fake.url(hook_id)`."""
 
-    def __init__(self, limit: int = 5, period: float = 2.0, port: int = 0):
+    def __init__(self, limit: int = 5, period: float = 2.0, port: int = 0, sliding: bool = False):
         self.limit = limit
         self.period = period
+        self.sliding = sliding
+        self.posted: dict[str, tuple[str, dict]] = {}  # message id -> (hook id, payload) still in the channel
+        self.edits: list[Edit] = []
         self._lock = threading.Condition()
         self._windows: dict[str, _Window] = {}
         self._dead: dict[str, int] = {}  # hook_id -> 401 | 404
@@ -195,6 +212,11 @@ class FakeDiscord:
         with self._lock:
             self._dead.pop(hook_id, None)
 
+    def delete_message(self, message_id: str) -> None:
+        """Someone deleted the message in the channel: edits of it answer 404 Unknown Message."""
+        with self._lock:
+            self.posted.pop(message_id, None)
+
     def inject(self, *faults) -> None:
         """Queue behaviours for the next requests: 500, 502, "reset", ("hang", s), ("slow", s), ("status", 400)."""
         with self._lock:
@@ -239,12 +261,22 @@ class FakeDiscord:
         """(allowed, headers, seconds until reset). Counts the request when allowed."""
         with self._lock:
             w = self._windows.setdefault(hook_id, _Window())
-            if now >= w.start + self.period:
-                w.start, w.count = now, 0
-            allowed = w.count < self.limit
-            if allowed:
-                w.count += 1
-            reset_after = max(0.0, w.start + self.period - now)
+            if self.sliding:
+                while w.times and w.times[0] <= now - self.period:
+                    w.times.popleft()
+                allowed = len(w.times) < self.limit
+                w.times.append(now)
+                w.count = min(len(w.times), self.limit)
+                # until fewer than `limit` of the requests made so far are in the window
+                oldest = w.times[-self.limit] if len(w.times) >= self.limit else w.times[0]
+                reset_after = max(0.0, oldest + self.period - now)
+            else:
+                if now >= w.start + self.period:
+                    w.start, w.count = now, 0
+                allowed = w.count < self.limit
+                if allowed:
+                    w.count += 1
+                reset_after = max(0.0, w.start + self.period - now)
             # Round up to the millisecond, as Discord does: never announce a reset too early.
             reset_after = math.ceil(reset_after * 1000) / 1000
             headers = {
@@ -269,6 +301,8 @@ class FakeDiscord:
             self.stats.log.append((time.monotonic(), status))
             if status == 429:
                 self.stats.rate_limited += 1
+            if status in (401, 403, 429):
+                self.stats.invalid += 1
             if status == 400:
                 self.stats.rejected_400 += 1
 
@@ -314,16 +348,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_POST(self):  # noqa: N802 (http.server API)
+        self._handle("POST")
+
+    def do_PATCH(self):  # noqa: N802
+        self._handle("PATCH")
+
+    def _handle(self, method: str) -> None:
         with self.owner._lock:
             self.owner.in_flight += 1
             self.owner._lock.notify_all()
         try:
-            self._post()
+            self._request(method)
         finally:
             with self.owner._lock:
                 self.owner.in_flight -= 1
 
-    def _post(self):
+    def _request(self, method: str):
         owner = self.owner
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
@@ -334,7 +374,9 @@ class _Handler(BaseHTTPRequestHandler):
         match = _PATH.match(path)
         if not match:
             return self._reply(404, {"message": "404: Not Found", "code": 0})
-        version, hook_id, _token = match.groups()
+        version, hook_id, _token, edited_id = match.groups()
+        if (method == "PATCH") != (edited_id is not None):
+            return self._reply(405, {"message": "405: Method Not Allowed", "code": 0})
         legacy = version is None or int(version) < 8
         fault = owner._next_fault()
         if fault == "reset":
@@ -382,17 +424,38 @@ class _Handler(BaseHTTPRequestHandler):
         if errors:
             return self._reply(400, {"message": "Invalid Form Body", "code": 50035, "errors": errors},
                                headers)
+        if edited_id is not None:
+            return self._edit(hook_id, edited_id, payload, files, headers, now)
         owner._record(Received(hook_id, path, legacy, payload, files, now))
         if "wait=true" not in query:
             return self._reply(204, None, headers)
         message_id = str(next(owner._ids))
-        return self._reply(200, {
+        with owner._lock:
+            owner.posted[message_id] = (hook_id, payload)
+        return self._reply(200, self._message(message_id, hook_id, payload, files), headers)
+
+    @staticmethod
+    def _message(message_id: str, hook_id: str, payload: dict, files: dict) -> dict:
+        return {
             "id": message_id, "type": 0, "channel_id": "1", "webhook_id": hook_id,
             "content": payload.get("content", ""), "embeds": payload.get("embeds", []),
             "attachments": [{"id": str(i), "filename": n, "size": len(d)}
                             for i, (n, d) in enumerate(files.items())],
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        }, headers)
+        }
+
+    def _edit(self, hook_id: str, message_id: str, payload: dict, files: dict, headers: dict, now: float):
+        owner = self.owner
+        with owner._lock:
+            known = owner.posted.get(message_id)
+            if known is not None and known[0] == hook_id:
+                shown = {**known[1], **payload}
+                owner.posted[message_id] = (hook_id, shown)
+                owner.edits.append(Edit(hook_id, message_id, payload, now))
+                owner._lock.notify_all()
+        if known is None or known[0] != hook_id:
+            return self._reply(404, {"message": "Unknown Message", "code": 10008}, headers)
+        return self._reply(200, self._message(message_id, hook_id, shown, files), headers)
 
     def _parse(self, raw: bytes) -> tuple[dict, dict]:
         ctype = self.headers.get("Content-Type", "")

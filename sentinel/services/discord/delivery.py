@@ -1,461 +1,128 @@
 """Discord webhook delivery that never loses a message.
 
-- `Message` is what the notifier builds; `Delivery.enqueue` stamps the shop name, footers and
-  timestamps, validates it against Discord's limits and stores it in the outbox (SQLite)
-  before anything is sent. Enqueue is an insert plus a wake-up: it never waits on the network.
-- One `_Sender` thread per webhook kind drains its queue in order. A message leaves the outbox
-  only when Discord confirmed it (`?wait=true` -> 200 with a message id) or rejected it for
-  good (400).
-- Rate limits: `X-RateLimit-Remaining` / `X-RateLimit-Reset-After` are honoured before sending,
-  429 waits `retry_after` (seconds on v8+, milliseconds on the legacy unversioned API).
-  5xx, timeouts and connection errors back off exponentially with jitter, capped.
-- 401/403/404: the webhook is dead; its messages stay queued until the config gives that kind
-  a new URL (`reconfigure`). A `DeliveryStatus` event tells the UI.
-
-The decisions (`plan_send`, `after_headers`, `classify`, `retry_after_seconds`,
-`Backoff.delay`, `mark_late`, `validate_payload`) are pure functions with time passed in.
+One way through: the notifier builds a `Message` (messages.py), `Delivery.enqueue` admits it
+(`admit`: shop name, footer, cleaned text, Discord's limits) into the outbox before anything is
+sent, and one `Sender` thread per webhook kind drains that kind in order. A message leaves the
+outbox only when Discord confirmed it (`?wait=true` -> 200 with a message id) or rejected it for
+good (400). Rate limits and retries are decided in ratelimit.py; a 401/403/404 webhook is dead
+until the config gives that kind a new URL. The alerts sender also keeps the live status board
+(one message edited in place) once its queue is empty.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import math
 import random
-import re
+import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable
 
 import requests
 
 from sentinel.config.model import DiscordSettings, mask_webhook
 from sentinel.events import DeliveryStatus
-from sentinel.services.discord.outbox import Attachment, Outbox, StoredMessage
-from sentinel.timefmt import clock, iso_utc, stamp
+from sentinel.services.discord.limits import validate_payload
+from sentinel.services.discord.messages import KINDS, Message, finish_payload, mark_late, report
+from sentinel.services.discord.outbox import Board, Outbox, StoredMessage
+from sentinel.services.discord.ratelimit import Backoff, RateLimits, classify, is_legacy_api
+from sentinel.services.discord.webhook import json_body, new_session, scrub, send
 
 log = logging.getLogger(__name__)
 
-KINDS = ("alerts", "occupancy", "screenshots")
-
-# Discord's documented limits (message resource, embed limits, uploads).
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
-MAX_TITLE = 256
-MAX_DESCRIPTION = 4096
-MAX_FIELDS = 25
-MAX_FIELD_NAME = 256
-MAX_FIELD_VALUE = 1024
-MAX_FOOTER = 2048
-MAX_AUTHOR_NAME = 256
-MAX_EMBED_TOTAL = 6000  # title + description + field names/values + footer + author, all embeds
-MAX_USERNAME = 80
-MAX_FILES = 10
-MAX_FILE_BYTES = 10 * 1024 * 1024
-
-LATE_AFTER_S = 60.0  # delivered later than this after creation -> "delivered late"
-RATE_MARGIN_S = 0.02  # added to Reset-After: our clock reads the header after the server wrote it
-MAX_RETRY_AFTER_S = 3600.0  # never believe a 429 asking for more than this
-PROBE_POLL_S = 0.02  # how often a sender re-checks while another one probes an unknown bucket
-PROBE_TIMEOUT_S = 60.0  # a probe with no answer for this long no longer holds the others back
-OUTBOX_POLL_S = 5.0  # an idle sender looks at the outbox this often
-SAME_WINDOW_S = 0.1  # two reset times closer than this belong to the same rate-limit window
-
-COLOURS = {
-    "down": 0xE74C3C,
-    "restored": 0x2ECC71,
-    "config": 0xE67E22,
-    "privacy": 0x9B59B6,
-    "occupancy": 0x3498DB,
-    "snapshot": 0x1ABC9C,
-    "screenshot": 0x95A5A6,
-    "test": 0x5865F2,
-}
+OUTBOX_POLL_S = 5.0  # an idle sender looks at the outbox this often (the guard may queue too)
+MAX_PENDING = 1000  # messages kept in memory while the outbox cannot take them (disk full)
 
 
-# ---------------------------------------------------------------------------------------------
-# Messages and limits
+def admit(outbox: Outbox, message: Message, shop_name: str) -> int | None:
+    """The one door into the outbox: finish, validate and store `message`; its id, or None if invalid.
 
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One webhook message as the notifier builds it (before shop name and footers)."""
-
-    kind: str  # one of KINDS
-    event_id: str
-    created_wall: float
-    content: str = ""
-    embeds: tuple[dict, ...] = ()
-    files: tuple[Attachment, ...] = ()
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, marked with an ellipsis when cut."""
-    text = str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
-
-
-def embed_chars(embed: Mapping) -> int:
-    """Characters of one embed that count towards Discord's 6000 total."""
-    total = len(embed.get("title", "")) + len(embed.get("description", ""))
-    total += len((embed.get("footer") or {}).get("text", ""))
-    total += len((embed.get("author") or {}).get("name", ""))
-    for f in embed.get("fields", ()):
-        total += len(f.get("name", "")) + len(f.get("value", ""))
-    return total
-
-
-def validate_payload(payload: Mapping, files: Iterable[Attachment] = ()) -> list[str]:
-    """Every way `payload` (+ files) breaks Discord's limits; [] when it is valid."""
-    problems = []
-    files = list(files)
-    content = payload.get("content") or ""
-    embeds = payload.get("embeds") or []
-    if not content and not embeds and not files:
-        problems.append("message is empty (no content, embeds or files)")
-    if len(content) > MAX_CONTENT:
-        problems.append(f"content has {len(content)} characters (max {MAX_CONTENT})")
-    if len(payload.get("username") or "") > MAX_USERNAME:
-        problems.append(f"username longer than {MAX_USERNAME}")
-    if len(embeds) > MAX_EMBEDS:
-        problems.append(f"{len(embeds)} embeds (max {MAX_EMBEDS})")
-    total = 0
-    for i, e in enumerate(embeds):
-        where = f"embeds[{i}]"
-        for key, limit in (("title", MAX_TITLE), ("description", MAX_DESCRIPTION)):
-            if len(e.get(key, "")) > limit:
-                problems.append(f"{where}.{key} longer than {limit}")
-        if len((e.get("footer") or {}).get("text", "")) > MAX_FOOTER:
-            problems.append(f"{where}.footer.text longer than {MAX_FOOTER}")
-        if len((e.get("author") or {}).get("name", "")) > MAX_AUTHOR_NAME:
-            problems.append(f"{where}.author.name longer than {MAX_AUTHOR_NAME}")
-        fields = e.get("fields", [])
-        if len(fields) > MAX_FIELDS:
-            problems.append(f"{where} has {len(fields)} fields (max {MAX_FIELDS})")
-        for j, f in enumerate(fields):
-            if not f.get("name") or len(f["name"]) > MAX_FIELD_NAME:
-                problems.append(f"{where}.fields[{j}].name must be 1..{MAX_FIELD_NAME} characters")
-            if not f.get("value") or len(f["value"]) > MAX_FIELD_VALUE:
-                problems.append(f"{where}.fields[{j}].value must be 1..{MAX_FIELD_VALUE} characters")
-        total += embed_chars(e)
-    if total > MAX_EMBED_TOTAL:
-        problems.append(f"embeds have {total} characters in total (max {MAX_EMBED_TOTAL})")
-    if len(files) > MAX_FILES:
-        problems.append(f"{len(files)} files (max {MAX_FILES})")
-    names = {f.filename for f in files}
-    for f in files:
-        if len(f.data) > MAX_FILE_BYTES:
-            problems.append(f"file {f.filename} is {len(f.data)} bytes (max {MAX_FILE_BYTES})")
-    for i, e in enumerate(embeds):
-        for key in ("image", "thumbnail"):
-            url = (e.get(key) or {}).get("url", "")
-            if url.startswith("attachment://") and url[len("attachment://"):] not in names:
-                problems.append(f"embeds[{i}].{key} refers to a file that is not attached")
-    return problems
-
-
-def fit_lines(lines: list[str], budget: int) -> tuple[str, int]:
-    """Join as many whole lines as fit in `budget` characters; returns (text, lines used)."""
-    out, used = [], 0
-    for line in lines:
-        line = clip(line, budget)
-        extra = len(line) + (1 if out else 0)
-        if used + extra > budget:
-            break
-        out.append(line)
-        used += extra
-    return "\n".join(out), len(out)
-
-
-def pack_lines(title: str, lines: list[str], *, colour: int, footer_reserve: int = 120,
-               description_budget: int = 3000, first_description: str = "") -> list[tuple[dict, ...]]:
-    """Spread `lines` over as many embeds and messages as needed; every message stays valid.
-
-    Returns a tuple of embeds per message. Titles get "(part i/n)" when there is more than one.
-    `footer_reserve` keeps room for the footer Delivery adds to every embed.
+    Raises sqlite3.Error when the database cannot take it (disk full, I/O error).
     """
-    chunks: list[str] = []
-    rest = ([first_description, ""] if first_description else []) + list(lines)
-    if not any(rest):
-        rest = ["-"]
-    while rest:
-        text, used = fit_lines(rest, description_budget)
-        if used == 0:  # a single huge line: clip it
-            text, used = clip(rest[0], description_budget), 1
-        chunks.append(text)
-        rest = rest[used:]
-    per_embed_cost = MAX_TITLE + footer_reserve
-    messages: list[list[dict]] = [[]]
-    total = 0
-    for text in chunks:
-        cost = len(text) + per_embed_cost
-        if messages[-1] and (len(messages[-1]) >= MAX_EMBEDS or total + cost > MAX_EMBED_TOTAL):
-            messages.append([])
-            total = 0
-        messages[-1].append({"description": text, "color": colour})
-        total += cost
-    n = len(messages)
-    for i, embeds in enumerate(messages):
-        embeds[0]["title"] = clip(title if n == 1 else f"{title} (part {i + 1}/{n})", MAX_TITLE)
-    return [tuple(m) for m in messages]
-
-
-def finish_payload(message: Message, shop_name: str) -> dict:
-    """The webhook body: username = shop, footer "<shop> · <event id>" and a timestamp on every embed."""
-    footer = clip(f"{shop_name} · {message.event_id}", MAX_FOOTER)
-    embeds = []
-    for embed in message.embeds:
-        e = dict(embed)
-        e["footer"] = {"text": footer}
-        e.setdefault("timestamp", iso_utc(message.created_wall))
-        embeds.append(e)
-    payload: dict = {"username": clip(shop_name, MAX_USERNAME) or "CafeSentinel"}
-    if message.content:
-        payload["content"] = clip(message.content, MAX_CONTENT)
-    if embeds:
-        payload["embeds"] = embeds
-    return payload
-
-
-def mark_late(payload: dict, created_wall: float, now_wall: float) -> dict:
-    """Payload to send now: says "delivered late; happened at ..." when sent > LATE_AFTER_S late.
-
-    The embed timestamps keep the original time.
-    """
-    if now_wall - created_wall <= LATE_AFTER_S:
-        return payload
-    same_day = datetime.fromtimestamp(created_wall).date() == datetime.fromtimestamp(now_wall).date()
-    note = f"*delivered late; happened at {(clock(created_wall) if same_day else stamp(created_wall))}*"
-    content = payload.get("content") or ""
-    marked = dict(payload)
-    marked["content"] = clip(f"{note}\n{content}" if content else note, MAX_CONTENT)
-    return marked
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure rate-limit and retry decisions
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """What we know about one webhook's rate limit. Times are monotonic seconds."""
-
-    remaining: int | None = None  # None: unknown (no headers yet, or the window has reset)
-    reset_at: float = 0.0
-    blocked_until: float = 0.0  # from a 429 (or a global 429)
-    probe_since: float | None = None  # a request is out to learn the unknown bucket
-
-
-def plan_send(bucket: Bucket, now: float) -> tuple[float, Bucket]:
-    """(seconds to wait, bucket). Wait 0 means: send now, and the bucket counts the request.
-
-    While the bucket is unknown only one request (the probe) goes out; senders sharing the
-    webhook wait for its headers rather than all guessing at once.
-    """
-    if now < bucket.blocked_until:
-        return bucket.blocked_until - now, bucket
-    if bucket.remaining is not None and now < bucket.reset_at:
-        if bucket.remaining <= 0:
-            return bucket.reset_at - now, bucket
-        return 0.0, dataclasses.replace(bucket, remaining=bucket.remaining - 1)
-    if bucket.probe_since is not None and now - bucket.probe_since < PROBE_TIMEOUT_S:
-        return PROBE_POLL_S, bucket
-    return 0.0, dataclasses.replace(bucket, remaining=None, probe_since=now)
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
+    if message.kind not in KINDS:
+        raise ValueError(f"unknown webhook kind {message.kind!r}")
+    payload = finish_payload(message, shop_name)
+    problems = validate_payload(payload, message.files)
+    if problems:
+        log.error("not queueing an invalid %s message (%s): %s", message.kind,
+                  (payload.get("embeds") or [{}])[0].get("title", ""), "; ".join(problems))
         return None
-    return number if math.isfinite(number) and number >= 0 else None
+    return outbox.add(message.kind, message.created_wall, payload, message.files,
+                      incident=message.incident, closes=message.closes)
 
 
-def after_headers(bucket: Bucket, headers: Mapping[str, str], now: float) -> Bucket:
-    """Update the bucket from X-RateLimit-Remaining / X-RateLimit-Reset-After of any response.
+def enqueue_report(db_path: Path, settings: DiscordSettings, title: str, text: str,
+                   now_wall: float | None = None) -> bool:
+    """For another process (the guard): queue an alert in the app's outbox, for the app's sender.
 
-    Within the same window the lower count wins: responses of concurrent requests may arrive
-    out of order, and local reservations already counted requests still in flight.
+    False when Discord or the alerts webhook is off. Opens and closes the outbox itself.
     """
-    remaining = _number(headers.get("X-RateLimit-Remaining"))
-    reset_after = _number(headers.get("X-RateLimit-Reset-After"))
-    if remaining is None or reset_after is None:
-        return dataclasses.replace(bucket, probe_since=None)
-    reset_at = now + reset_after + RATE_MARGIN_S
-    count = int(remaining)
-    same_window = bucket.remaining is not None and reset_at <= bucket.reset_at + SAME_WINDOW_S
-    if same_window:
-        count = min(count, bucket.remaining)
-        reset_at = max(reset_at, bucket.reset_at)
-    return dataclasses.replace(bucket, remaining=count, reset_at=reset_at, probe_since=None)
-
-
-def after_failure(bucket: Bucket) -> Bucket:
-    """No response (connection error, timeout): the probe is over without news."""
-    return dataclasses.replace(bucket, probe_since=None)
-
-
-def is_legacy_api(url: str) -> bool:
-    """Unversioned (`/api/webhooks/...`) or pre-v8 paths answer 429 retry_after in milliseconds."""
-    match = re.search(r"/api(?:/v(\d+))?/webhooks/", url)
-    if not match:
+    if not settings.enabled or not settings.webhook_alerts:
         return False
-    return match.group(1) is None or int(match.group(1)) < 8
-
-
-def retry_after_seconds(body: object, headers: Mapping[str, str], legacy: bool) -> float:
-    """How long a 429 asks us to wait, in seconds: body retry_after, else Retry-After, else Reset-After."""
-    scale = 0.001 if legacy else 1.0
-    value = _number(body.get("retry_after")) if isinstance(body, dict) else None
-    if value is None:
-        value = _number(headers.get("Retry-After"))
-    if value is not None:
-        return min(value * scale, MAX_RETRY_AFTER_S)
-    reset_after = _number(headers.get("X-RateLimit-Reset-After"))
-    return min(reset_after, MAX_RETRY_AFTER_S) if reset_after is not None else 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    base_s: float = 1.0
-    cap_s: float = 60.0
-
-    def delay(self, failures: int, rand: float) -> float:
-        """Capped exponential backoff with jitter; `rand` in [0, 1). failures >= 1."""
-        ceiling = min(self.cap_s, self.base_s * (2 ** min(failures - 1, 30)))
-        return ceiling * (0.5 + 0.5 * rand)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    action: str  # "delivered", "rate_limited", "drop", "dead", "retry"
-    detail: str = ""
-    wait_s: float = 0.0
-    is_global: bool = False
-
-
-def classify(status: int, body: object, headers: Mapping[str, str], legacy: bool) -> Verdict:
-    """What to do with a webhook response."""
-    if status == 200:
-        if isinstance(body, dict) and body.get("id"):
-            return Verdict("delivered", f"message id {body['id']}")
-        return Verdict("retry", "200 without a message id")
-    if 200 <= status < 300:
-        # A relay that ignores ?wait=true: accepted, but not confirmed. Retrying would duplicate.
-        return Verdict("delivered", f"HTTP {status} (unconfirmed)")
-    if status == 429:
-        is_global = bool(body.get("global")) if isinstance(body, dict) else False
-        is_global = is_global or headers.get("X-RateLimit-Global", "").lower() == "true"
-        return Verdict("rate_limited", "HTTP 429", retry_after_seconds(body, headers, legacy), is_global)
-    text = json.dumps(body)[:500] if body is not None else ""
-    if status in (401, 403, 404):
-        return Verdict("dead", f"HTTP {status} {text}")
-    if status in (400, 413):
-        return Verdict("drop", f"HTTP {status} {text}")
-    return Verdict("retry", f"HTTP {status}")
-
-
-# ---------------------------------------------------------------------------------------------
-# HTTP
-
-
-def _token_of(url: str) -> str:
-    match = re.search(r"/webhooks/\d+/([^/?#]+)", url)
-    return match.group(1) if match else ""
-
-
-def scrub(text: str, url: str) -> str:
-    """`text` with the webhook token removed (exception messages quote the URL)."""
-    token = _token_of(url)
-    text = text.replace(url, mask_webhook(url))
-    return text.replace(token, "***") if token else text
-
-
-class TokenFilter(logging.Filter):
-    """Logging filter hiding any webhook token (attach to the app's handlers; urllib3 logs paths at DEBUG)."""
-
-    _TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9._-]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._TOKEN.sub(r"\1***", message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def new_session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # never route through an environment proxy; loopback stays loopback
-    return session
-
-
-def post_message(session: requests.Session, url: str, payload: dict, files: tuple[Attachment, ...],
-                 timeout: tuple[float, float]) -> requests.Response:
-    """POST one message with ?wait=true: JSON, or multipart payload_json + files[n]."""
-    target = url + "?wait=true"
-    if not files:
-        return session.post(target, json=payload, timeout=timeout)
-    body = dict(payload)
-    body["attachments"] = [{"id": i, "filename": f.filename} for i, f in enumerate(files)]
-    parts = [(f"files[{i}]", (f.filename, f.data, _mime(f.filename))) for i, f in enumerate(files)]
-    return session.post(target, data={"payload_json": json.dumps(body)}, files=parts, timeout=timeout)
-
-
-def _mime(filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower()
-    return {"webp": "image/webp", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}.get(
-        ext, "application/octet-stream")
-
-
-def _json_body(response: requests.Response) -> object:
+    outbox = Outbox(db_path)
     try:
-        return response.json()
-    except ValueError:
-        return None
+        return admit(outbox, report(title, text, time.time() if now_wall is None else now_wall),
+                     settings.shop_name) is not None
+    finally:
+        outbox.close()
 
 
-# ---------------------------------------------------------------------------------------------
-# Delivery: outbox + sender threads
-
-
-class _Limiter:
-    """A Bucket shared by every sender posting to the same webhook (kinds may share a URL)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.bucket = Bucket()
-
-
-class _GlobalGate:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.blocked_until = 0.0
-
-
-@dataclass
-class _Counters:
+@dataclass(frozen=True, slots=True)
+class Counts:
     attempts: int = 0
     delivered: int = 0
     rate_limited: int = 0
     retries: int = 0
     dropped: int = 0
+    board_edits: int = 0
 
 
-class _Sender(threading.Thread):
-    """Drains one kind's queue in order. All waits go through `self._wake` (set by enqueue/stop)."""
+class Counters:
+    """Bumped by every sender thread, read by anyone: one lock."""
 
-    def __init__(self, delivery: "Delivery", kind: str):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(Counts.__dataclass_fields__, 0)
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._values[name] += 1
+
+    def snapshot(self) -> Counts:
+        with self._lock:
+            return Counts(**self._values)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderParts:
+    """What a sender works with; all thread-safe."""
+
+    outbox: Outbox
+    limits: RateLimits
+    counters: Counters
+    route: Callable[[str], str]  # kind -> URL to use now ("" while disabled or dead)
+    outcome: Callable[[str, str, str], None]  # (kind, action, url) after each answer
+    idle: Callable[[], object]  # called before each look at the outbox
+    wall: Callable[[], float]
+    mono: Callable[[], float]
+    rand: Callable[[], float]
+    timeout: tuple[float, float]
+    backoff: Backoff
+    session_factory: Callable[[], requests.Session]
+
+
+class Sender(threading.Thread):
+    """Drains one kind's queue in order (and, for alerts, the status board). Waits on `wake()`."""
+
+    def __init__(self, kind: str, parts: SenderParts):
         super().__init__(name=f"discord-{kind}", daemon=True)
         self.kind = kind
-        self._d = delivery
+        self._p = parts
         self._wake = threading.Event()
         self._stopping = False
-        self._session = delivery._session_factory()
         self._failures = 0  # consecutive transient failures (backoff)
         self._down_logged = False
 
@@ -471,105 +138,141 @@ class _Sender(threading.Thread):
             self._wake.wait(seconds)
 
     def run(self) -> None:
+        session = self._p.session_factory()
         try:
             while not self._stopping:
                 self._wake.clear()
-                url = self._d._usable_url(self.kind)
-                message = self._d._outbox.head(self.kind) if url else None
-                if message is None:
-                    self._wake.wait(OUTBOX_POLL_S)  # the guard, another process, may queue too
+                self._p.idle()
+                url = self._p.route(self.kind)
+                message = self._p.outbox.head(self.kind) if url else None
+                board = self._p.outbox.board() if url and message is None and self.kind == "alerts" else None
+                if message is None and (board is None or not board.dirty):
+                    self._wake.wait(OUTBOX_POLL_S)
                     continue
-                wait = self._d._reserve(url)
+                wait = self._p.limits.reserve(url, self._p.mono())
                 if wait > 0:
                     self._sleep(wait)
-                    continue
-                self._attempt(url, message)
+                elif message is not None:
+                    self._deliver(session, url, message)
+                else:
+                    self._edit_board(session, url, board)
         except Exception:
             log.exception("Discord sender %s crashed", self.kind)
         finally:
-            self._session.close()
+            session.close()
 
-    def _attempt(self, url: str, message: StoredMessage) -> None:
-        d = self._d
-        d.counters.attempts += 1
-        payload = mark_late(message.payload, message.created_wall, d._wall())
+    def _request(self, session, url: str, payload: dict, files, message_id: str = ""):
+        """(verdict, None) after an answer, or (None, error text) when there was none."""
+        p = self._p
+        p.counters.add("attempts")
         try:
-            response = post_message(self._session, url, payload, message.files, d._timeout)
+            response = send(session, url, payload, files, p.timeout, message_id)
         except requests.RequestException as exc:
-            d._request_failed(url)
-            self._transient(message, scrub(f"{type(exc).__name__}: {exc}", url))
-            return
-        body = _json_body(response)
-        now = d._mono()
-        d._update_bucket(url, response.headers, now)
-        verdict = classify(response.status_code, body, response.headers, is_legacy_api(url))
-        if verdict.action == "delivered":
+            p.limits.failed(url)
+            return None, scrub(f"{type(exc).__name__}: {exc}", url)
+        now = p.mono()
+        p.limits.answered(url, response.status_code, response.headers, now)
+        verdict = classify(response.status_code, json_body(response), response.headers, is_legacy_api(url))
+        if verdict.action == "rate_limited":
+            p.counters.add("rate_limited")
+            wait = p.limits.limited(url, verdict, now, p.rand())
+            log.info("Discord %s: 429 (retry_after %.3f s), waiting %.3f s%s", self.kind, verdict.retry_after_s,
+                     wait, " (global)" if verdict.is_global else "")
+        elif verdict.action in ("delivered", "gone"):
             if self._down_logged:
                 log.info("Discord %s webhook reachable again", self.kind)
                 self._down_logged = False
             self._failures = 0
-            d._outbox.remove(message.id)
-            d.counters.delivered += 1
-            d._status_changed()
-        elif verdict.action == "rate_limited":
-            d.counters.rate_limited += 1
-            log.info("Discord %s: 429, waiting %.3f s%s", self.kind, verdict.wait_s,
-                     " (global)" if verdict.is_global else "")
-            d._block(url, now + verdict.wait_s, verdict.is_global)
-        elif verdict.action == "drop":
-            log.error("Discord %s rejected message %s (%s), dropping it: %s", self.kind, message.id,
-                      (message.payload.get("embeds") or [{}])[0].get("title", ""), scrub(verdict.detail, url))
-            d._outbox.remove(message.id)
-            d.counters.dropped += 1
-            d._status_changed()
         elif verdict.action == "dead":
             log.error("Discord %s webhook %s is dead (%s); its messages wait for a new URL", self.kind,
                       mask_webhook(url), scrub(verdict.detail, url))
-            d._mark_dead(self.kind, url)
-        else:
-            self._transient(message, verdict.detail)
+        return verdict, None
 
-    def _transient(self, message: StoredMessage, error: str) -> None:
-        d = self._d
-        d.counters.retries += 1
+    def _deliver(self, session, url: str, message: StoredMessage) -> None:
+        p = self._p
+        ended = p.outbox.incident_ended_wall(message.incident) if message.incident is not None else None
+        payload = mark_late(message.payload, message.created_wall, p.wall(), ended_wall=ended, closes=message.closes)
+        verdict, error = self._request(session, url, payload, message.files)
+        if verdict is None:
+            self._transient(error, message)
+            return
+        if verdict.action == "delivered":
+            p.outbox.remove(message.id)
+            p.counters.add("delivered")
+        elif verdict.action in ("drop", "gone"):
+            log.error("Discord %s rejected message %s (%s), dropping it: %s", self.kind, message.id,
+                      (message.payload.get("embeds") or [{}])[0].get("title", ""), scrub(verdict.detail, url))
+            p.outbox.remove(message.id)
+            p.counters.add("dropped")
+        elif verdict.action == "retry":
+            self._transient(verdict.detail, message)
+        p.outcome(self.kind, verdict.action, url)
+
+    def _edit_board(self, session, url: str, board: Board) -> None:
+        p = self._p
+        hook = mask_webhook(url)
+        message_id = board.message_id if board.hook == hook else ""
+        verdict, error = self._request(session, url, board.payload, (), message_id)
+        if verdict is None:
+            self._transient(error)
+            return
+        if verdict.action == "delivered":
+            p.outbox.board_sent(board.seq, hook, verdict.message_id or message_id)
+            p.counters.add("board_edits")
+        elif verdict.action == "gone":
+            log.info("the status board message was deleted in Discord; posting a new one")
+            p.outbox.board_gone()
+        elif verdict.action == "drop":
+            log.error("Discord rejected the status board (%s); waiting for the next change",
+                      scrub(verdict.detail, url))
+            p.outbox.board_sent(board.seq, hook, message_id)
+        elif verdict.action == "retry":
+            self._transient(verdict.detail)
+        p.outcome(self.kind, verdict.action, url)
+
+    def _transient(self, error: str, message: StoredMessage | None = None) -> None:
+        p = self._p
+        p.counters.add("retries")
         self._failures += 1
-        delay = d._backoff.delay(self._failures, d._rand())
         if not self._down_logged:
             log.warning("Discord %s delivery failing (%s); retrying with backoff", self.kind, error)
             self._down_logged = True
-        d._outbox.record_failure(message.id, error)
-        self._sleep(delay)
+        if message is not None:
+            p.outbox.record_failure(message.id, error)
+        self._sleep(p.backoff.delay(self._failures, p.rand()))
 
 
 class Delivery:
-    """The Discord layer: a durable outbox and one sender thread per webhook kind.
+    """The Discord layer: the outbox (opened by the caller, once) and one sender per webhook kind.
 
     `enqueue` only accepts a message when Discord is enabled and its kind has a webhook URL;
     otherwise the message is not queued at all (returns None). Messages already queued for a
     kind that is later disabled stay in the outbox and go out once it is enabled again.
     """
 
-    def __init__(self, db_path: Path, settings: DiscordSettings, *,
+    def __init__(self, outbox: Outbox, settings: DiscordSettings, *,
                  publish: Callable[[object], None] | None = None,
                  wall_clock: Callable[[], float] = time.time,
                  mono_clock: Callable[[], float] = time.monotonic,
                  timeout: tuple[float, float] = (5.0, 30.0),
                  backoff: Backoff = Backoff(),
                  rand: Callable[[], float] = random.random,
+                 limits: RateLimits | None = None,
                  session_factory: Callable[[], requests.Session] = new_session):
-        self._outbox = Outbox(db_path)
+        self._outbox = outbox
         self._publish = publish
-        self._wall, self._mono, self._rand = wall_clock, mono_clock, rand
-        self._timeout, self._backoff = timeout, backoff
-        self._session_factory = session_factory
+        self._wall, self._mono = wall_clock, mono_clock
         self._lock = threading.Lock()
         self._settings = settings
         self._dead: dict[str, str] = {}  # kind -> the URL that answered 401/403/404
-        self._limiters: dict[str, _Limiter] = {}
-        self._gate = _GlobalGate()
-        self._senders = {kind: _Sender(self, kind) for kind in KINDS}
-        self._last_status: tuple | None = None
-        self.counters = _Counters()
+        self._pending: deque[Message] = deque()  # admitted in order once the outbox takes them again
+        self._limits = limits if limits is not None else RateLimits()
+        self._counters = Counters()
+        self._last_status: DeliveryStatus | None = None
+        self._last_delivered_wall: float | None = None  # when Discord last confirmed a message (the window)
+        parts = SenderParts(outbox, self._limits, self._counters, self._usable_url, self._on_outcome,
+                            self.store_pending, wall_clock, mono_clock, rand, timeout, backoff, session_factory)
+        self._senders = {kind: Sender(kind, parts) for kind in KINDS}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -581,8 +284,8 @@ class Delivery:
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the senders; a request in flight may finish (bounded by `timeout`).
 
-        The outbox stays open: messages enqueued after stop() are stored and go out on the next
-        start of the app. Nothing is lost by stopping: unconfirmed messages stay queued.
+        Nothing is lost by stopping: unconfirmed messages stay queued; messages enqueued after
+        stop() are stored and go out on the next start of the app.
         """
         for sender in self._senders.values():
             sender.stop()
@@ -592,14 +295,15 @@ class Delivery:
                 sender.join(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
-        """Close the outbox's database connection (after stop())."""
+        """Close the outbox (after stop())."""
         self._outbox.close()
 
     # -- configuration ---------------------------------------------------------------------
 
     @property
     def shop_name(self) -> str:
-        return self._settings.shop_name
+        with self._lock:
+            return self._settings.shop_name
 
     def reconfigure(self, settings: DiscordSettings) -> None:
         """Apply new webhook URLs / shop name / enabled flag. A new URL revives a dead kind."""
@@ -630,133 +334,124 @@ class Delivery:
     # -- queueing --------------------------------------------------------------------------
 
     def enqueue(self, message: Message) -> int | None:
-        """Store `message` durably and wake its sender; None when that kind is disabled or invalid."""
+        """Store `message` durably and wake its sender; None when that kind is off or it is invalid.
+
+        When the database cannot take it (disk full), it waits in memory, in order, and is
+        stored as soon as the database can: a failing message never blocks the ones after it.
+        """
         if message.kind not in KINDS:
             raise ValueError(f"unknown webhook kind {message.kind!r}")
         if not self.accepts(message.kind):
             return None
-        payload = finish_payload(message, self.shop_name)
-        problems = validate_payload(payload, message.files)
-        if problems:
-            log.error("not queueing an invalid %s message (%s): %s", message.kind, message.event_id,
-                      "; ".join(problems))
+        with self._lock:
+            queue_behind = bool(self._pending)
+            if queue_behind:
+                if len(self._pending) >= MAX_PENDING:
+                    log.error("the outbox cannot store messages and %d wait in memory; dropping a %s message",
+                              MAX_PENDING, message.kind)
+                    return None
+                self._pending.append(message)
+        if queue_behind:
+            return dict(self.store_pending()).get(id(message))
+        try:
+            stored = admit(self._outbox, message, self.shop_name)
+        except sqlite3.Error as exc:
+            log.warning("the outbox cannot store messages (%s); keeping them in memory", exc)
+            with self._lock:
+                self._pending.append(message)
             return None
-        message_id = self._outbox.add(message.kind, message.created_wall, payload, message.files)
-        self._senders[message.kind].wake()
-        self._status_changed()
-        return message_id
+        self._stored(message, stored)
+        return stored
+
+    def store_pending(self) -> list[tuple[int, int | None]]:
+        """Move messages waiting in memory into the outbox, oldest first, until one fails.
+
+        Returns (id(message), outbox id or None) for each one that left memory.
+        """
+        done = []
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return done
+                message = self._pending[0]
+            try:
+                stored = admit(self._outbox, message, self.shop_name)
+            except sqlite3.Error:
+                return done
+            except Exception:
+                log.exception("a %s message could not be stored; skipping it", message.kind)
+                stored = None
+            with self._lock:
+                self._pending.popleft()
+            self._stored(message, stored)
+            done.append((id(message), stored))
+
+    def _stored(self, message: Message, stored: int | None) -> None:
+        if stored is not None:
+            self._senders[message.kind].wake()
+            self._status_changed()
+
+    def incident_number(self, key: str, started_wall: float) -> int | None:
+        """The short, durable number of an incident (#12); None when the database cannot say."""
+        try:
+            return self._outbox.incident_number(key, started_wall)
+        except sqlite3.Error as exc:
+            log.warning("no incident number (%s)", exc)
+            return None
+
+    def update_board(self, message: Message) -> None:
+        """The status board should now show `message` (alerts channel); the alerts sender edits it."""
+        with self._lock:
+            enabled = self._settings.enabled and self._settings.status_board and bool(self._url_of("alerts"))
+        if not enabled:
+            return
+        self._outbox.set_board(finish_payload(message, self.shop_name))
+        self._senders["alerts"].wake()
 
     def backlog(self) -> dict[str, int]:
         return self._outbox.backlog()
+
+    def counters(self) -> Counts:
+        return self._counters.snapshot()
 
     def dead_kinds(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(sorted(self._dead))
 
-    # -- used by the senders ---------------------------------------------------------------
+    # -- what the senders report -----------------------------------------------------------
 
-    def _limiter(self, url: str) -> _Limiter:
+    def _on_outcome(self, kind: str, action: str, url: str) -> None:
+        if action == "delivered":
+            self._last_delivered_wall = self._wall()
+        if action == "dead":
+            with self._lock:
+                if self._url_of(kind) == url:
+                    self._dead[kind] = url
+            self._status_changed(force=True)
+        else:
+            self._status_changed()
+
+    def _throttled_kinds(self) -> tuple[str, ...]:
         with self._lock:
-            return self._limiters.setdefault(url, _Limiter())
-
-    def _reserve(self, url: str) -> float:
-        now = self._mono()
-        with self._gate.lock:
-            if now < self._gate.blocked_until:
-                return self._gate.blocked_until - now
-        limiter = self._limiter(url)
-        with limiter.lock:
-            wait, limiter.bucket = plan_send(limiter.bucket, now)
-        return wait
-
-    def _update_bucket(self, url: str, headers: Mapping[str, str], now: float) -> None:
-        limiter = self._limiter(url)
-        with limiter.lock:
-            limiter.bucket = after_headers(limiter.bucket, headers, now)
-
-    def _request_failed(self, url: str) -> None:
-        limiter = self._limiter(url)
-        with limiter.lock:
-            limiter.bucket = after_failure(limiter.bucket)
-
-    def _block(self, url: str, until: float, is_global: bool) -> None:
-        limiter = self._limiter(url)
-        with limiter.lock:
-            limiter.bucket = dataclasses.replace(limiter.bucket, blocked_until=until, remaining=0,
-                                                 reset_at=max(limiter.bucket.reset_at, until), probe_since=None)
-        if is_global:
-            with self._gate.lock:
-                self._gate.blocked_until = max(self._gate.blocked_until, until)
-
-    def _mark_dead(self, kind: str, url: str) -> None:
-        with self._lock:
-            if self._url_of(kind) == url:
-                self._dead[kind] = url
-        self._status_changed(force=True)
+            urls = {kind: self._url_of(kind) for kind in KINDS if self._url_of(kind)}
+        throttled = self._limits.throttled(set(urls.values()), self._mono())
+        return tuple(kind for kind, url in urls.items() if url in throttled)
 
     def _status_changed(self, force: bool = False) -> None:
         if self._publish is None:
             return
         backlog = self._outbox.backlog()
-        status = (tuple((k, backlog.get(k, 0)) for k in KINDS), self.dead_kinds())
+        status = DeliveryStatus(backlog=tuple((k, backlog.get(k, 0)) for k in KINDS), dead=self.dead_kinds(),
+                                at_wall=self._wall(), throttled=self._throttled_kinds(),
+                                delivered=self._counters.snapshot().delivered,
+                                last_delivered_wall=self._last_delivered_wall)
         with self._lock:
-            if status == self._last_status and not force:
+            last = self._last_status
+            if not force and last is not None and (last.backlog, last.dead, last.throttled, last.delivered) == (
+                    status.backlog, status.dead, status.throttled, status.delivered):
                 return
             self._last_status = status
         try:
-            self._publish(DeliveryStatus(backlog=status[0], dead=status[1], at_wall=self._wall()))
+            self._publish(status)
         except Exception:
             log.exception("publishing DeliveryStatus failed")
-
-
-# ---------------------------------------------------------------------------------------------
-# --send-test
-
-
-def send_test_messages(config, *, timeout: float = 5.0, wall_clock: Callable[[], float] = time.time,
-                       session_factory: Callable[[], requests.Session] = new_session
-                       ) -> list[tuple[str, bool, str]]:
-    """Send one test message to each configured webhook now (no outbox); [(kind, ok, detail)].
-
-    Kinds without a URL are reported as skipped (ok False). A 429 is retried once if it asks
-    for less than `timeout` seconds. Tokens never appear in `detail`.
-    """
-    settings: DiscordSettings = config.discord_settings
-    results = []
-    session = session_factory()
-    try:
-        for kind in KINDS:
-            url = getattr(settings, f"webhook_{kind}")
-            if not url:
-                results.append((kind, False, "no webhook configured"))
-                continue
-            now = wall_clock()
-            message = Message(kind=kind, event_id="test", created_wall=now, embeds=({
-                "title": "Test message",
-                "description": f"CafeSentinel can post to the {kind} channel. Sent {stamp(now)}.",
-                "color": COLOURS["test"],
-            },))
-            payload = finish_payload(message, settings.shop_name)
-            results.append((kind, *_send_once(session, url, payload, timeout)))
-    finally:
-        session.close()
-    return results
-
-
-def _send_once(session: requests.Session, url: str, payload: dict, timeout: float) -> tuple[bool, str]:
-    for _ in range(2):
-        try:
-            response = post_message(session, url, payload, (), (timeout, timeout))
-        except requests.RequestException as exc:
-            return False, scrub(f"cannot reach Discord: {type(exc).__name__}: {exc}", url)
-        body = _json_body(response)
-        verdict = classify(response.status_code, body, response.headers, is_legacy_api(url))
-        if verdict.action == "delivered":
-            return True, f"delivered ({verdict.detail})"
-        if verdict.action == "rate_limited" and verdict.wait_s <= timeout:
-            threading.Event().wait(verdict.wait_s)
-            continue
-        if verdict.action == "dead":
-            return False, scrub(f"webhook is invalid or deleted ({verdict.detail})", url)
-        return False, scrub(verdict.detail, url)
-    return False, "rate limited"

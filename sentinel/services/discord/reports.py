@@ -12,8 +12,8 @@ import time
 
 from sentinel.charts import Bar, bar_chart
 from sentinel.events import DailyDigest, DaySummary, MonthlyReport
-from sentinel.services.discord.delivery import (COLOURS, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FILE_BYTES, Message,
-                                                clip, fit_lines)
+from sentinel.services.discord.limits import MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FILE_BYTES, clip, fit_lines
+from sentinel.services.discord.messages import COLOURS, Message
 from sentinel.services.discord.outbox import Attachment
 from sentinel.timefmt import clock, hms
 
@@ -63,7 +63,7 @@ def daily_digest(event: DailyDigest) -> Message:
                                  f"watched.", MAX_DESCRIPTION),
              "color": COLOURS["snapshot"], "fields": fields,
              "image": {"url": f"attachment://{DIGEST_CHART}"}}
-    return Message(kind="alerts", event_id=event.event_id, created_wall=event.at_wall, embeds=(embed,),
+    return Message(kind="alerts", created_wall=event.at_wall, embeds=(embed,),
                    files=(Attachment(DIGEST_CHART, digest_chart(s)),))
 
 
@@ -78,6 +78,6 @@ def monthly_report(event: MonthlyReport) -> Message:
         text += " The full report is attached: open it in a browser, print it for the ISP."
     else:
         text += f" The report is too big to attach; it is in the data folder (reports/{event.filename})."
-    return Message(kind="alerts", event_id=event.event_id, created_wall=event.at_wall, embeds=({
+    return Message(kind="alerts", created_wall=event.at_wall, embeds=({
         "title": f"Monthly report, {month}", "description": clip(text, MAX_DESCRIPTION), "color": COLOURS["snapshot"],
     },), files=files)

@@ -15,21 +15,26 @@ from sentinel.events import (
     Blip,
     Component,
     ConfigRejected,
+    DeliveryStatus,
+    Health,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
+    IncidentReminder,
+    MonitorStatus,
     OccupancySnapshot,
+    PcState,
+    PcStatus,
     PrivacyChanged,
     SessionEnded,
     SessionStarted,
+    TargetStatus,
 )
-from sentinel.services.discord.delivery import (
-    Delivery,
-    Message,
-    finish_payload,
-    validate_payload,
-)
-from sentinel.services.discord.notifier import Notifier, NotifierTimer, hms
+from sentinel.services.discord.delivery import Delivery
+from sentinel.services.discord.limits import validate_payload
+from sentinel.services.discord.messages import Message, finish_payload
+from sentinel.services.discord.notifier import Notifier, NotifierTimer
+from sentinel.services.discord.outbox import Outbox
 from sentinel.services.recording.storage import Storage
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
@@ -45,7 +50,9 @@ class FakeSink:
     def __init__(self, kinds=("alerts", "occupancy", "screenshots")):
         self.kinds = set(kinds)
         self.messages: list[Message] = []
+        self.boards: list[Message] = []
         self.shop_name = "Test Cafe"
+        self.numbers: dict = {}
 
     def accepts(self, kind):
         return kind in self.kinds
@@ -55,6 +62,13 @@ class FakeSink:
         assert validate_payload(finish_payload(message, self.shop_name), message.files) == []
         self.messages.append(message)
         return len(self.messages)
+
+    def incident_number(self, key, started_wall):
+        return self.numbers.setdefault((key, started_wall), len(self.numbers) + 1)
+
+    def update_board(self, message):
+        assert validate_payload(finish_payload(message, self.shop_name)) == []
+        self.boards.append(message)
 
     def titles(self, kind=None):
         return [e.get("title", "") for m in self.messages if kind in (None, m.kind) for e in m.embeds]
@@ -97,26 +111,28 @@ def make(sink, clock, **kwargs):
 ])
 def test_incident_confirmed_is_a_down_alert(sink, clock, component, title):
     notifier = make(sink, clock)
-    notifier.on_event(IncidentConfirmed("k", component, T0, T0 + 10, 4, event_id="abcd1234"))
+    notifier.on_event(IncidentConfirmed("k", component, T0, T0 + 10, 4))
     (message,) = sink.messages
     assert message.kind == "alerts" and message.embeds[0]["title"] == title
-    assert message.event_id == "abcd1234" and message.created_wall == T0 + 10
-    assert fields(message) == {"Started": local(T0), "Confirmed": local(T0 + 10), "PCs in session": "4"}
+    assert message.incident == 1 and message.created_wall == T0 + 10
+    assert fields(message)["PCs in session"] == "4"
 
 
-def test_incident_ended_is_restored_with_times_duration_pcs_and_evidence(sink, clock):
+def test_incident_ended_is_restored_with_the_same_number_and_evidence(sink, clock):
     webp = b"RIFF\x10\x00\x00\x00WEBPVP8 fake"
     notifier = make(sink, clock, evidence=lambda: webp)
+    notifier.on_event(IncidentConfirmed("k", Component.INTERNET, T0, T0 + 10, 7))
+    notifier.on_event(IncidentReminder("k", Component.INTERNET, T0, T0 + 3600, 3600.0))
     notifier.on_event(IncidentEnded("k", Component.INTERNET, T0, T0 + 3725, 3725.0, 7, 5))
-    assert sink.messages == []  # the capture is slow: the timer thread does it
+    assert len(sink.messages) == 2  # the capture is slow: the timer thread does it
     assert notifier.flush_due(clock.now) == 1
-    (message,) = sink.messages
-    embed = message.embeds[0]
-    assert embed["title"] == "Internet RESTORED"
-    assert fields(message) == {"Start": local(T0), "End": local(T0 + 3725), "Duration": "1:02:05",
-                               "PCs in session at start": "7", "PCs in session now": "5"}
-    assert embed["image"] == {"url": "attachment://evidence.webp"}
-    assert [(f.filename, f.data) for f in message.files] == [("evidence.webp", webp)]
+    down, reminder, restored = sink.messages
+    assert [m.embeds[0]["title"] for m in sink.messages] == [
+        "Internet DOWN", "Internet still DOWN (1:00:00)", "Internet RESTORED"]
+    assert down.incident == reminder.incident == restored.incident == 1 and restored.closes
+    assert fields(restored)["Duration"] == "1:02:05"
+    assert restored.embeds[0]["image"] == {"url": "attachment://evidence.webp"}
+    assert [(f.filename, f.data) for f in restored.files] == [("evidence.webp", webp)]
 
 
 def test_no_evidence_in_privacy_mode_or_on_capture_failure(sink, clock):
@@ -182,33 +198,31 @@ def ended(n, duration=5400.0, outage=False):
     return SessionEnded(f"pc{n}", f"PC-{n}", f"198.51.100.{n}", T0, T0 + duration, duration, outage)
 
 
-def test_sessions_are_batched_per_window_and_kind(sink, clock):
+def test_sessions_make_one_summary_per_batch_window(sink, clock):
     notifier = make(sink, clock, batch_delay_seconds=30)
     notifier.on_event(started(1))
     clock.now += 10
     notifier.on_event(started(2))
     notifier.on_event(ended(3, outage=True))
-    assert notifier.flush_due(clock.now + 19.9) == 0  # the starts' window opened 29.9 s ago
+    assert notifier.flush_due(clock.now + 19.9) == 0  # the window opened 29.9 s ago
     assert notifier.flush_due(clock.now + 20) == 1
-    assert sink.titles() == ["2 new sessions"]
+    assert sink.titles() == ["Sessions: 2 started, 1 ended"]
     lines = sink.messages[0].embeds[0]["description"].splitlines()
-    assert [line.split(" (")[0] for line in lines] == ["PC-1", "PC-2"]
-    opened_ends = clock.now
-    clock.now += 25
-    notifier.on_event(started(4))  # a new window, opened 25 s after the ends' window
-    assert notifier.flush_due(opened_ends + 30) == 1
-    assert sink.titles()[-1] == "1 session ended"
-    assert "PC-3 (198.51.100.3) 1:30:00" in sink.messages[-1].embeds[0]["description"]
-    assert "ended during outage" in sink.messages[-1].embeds[0]["description"]
-    notifier.flush_all()
-    assert sink.titles()[-1] == "1 new session"
+    assert [line.split(" ")[0] for line in lines] == ["PC-1", "PC-2", "PC-3"]
+    assert "after 1:30:00" in lines[2] and "ended during outage" in lines[2]
+    opened = clock.now + 25
+    clock.now = opened
+    notifier.on_event(ended(4))  # a new window
+    assert notifier.flush_due(opened + 29) == 0
+    assert notifier.flush_due(opened + 30) == 1
+    assert sink.titles()[-1] == "Sessions: 1 ended"
     assert all(m.kind == "occupancy" for m in sink.messages)
 
 
 def test_zero_batch_delay_sends_at_once(sink, clock):
     notifier = make(sink, clock, batch_delay_seconds=0)
     notifier.on_event(started(1))
-    assert sink.titles() == ["1 new session"]
+    assert sink.titles() == ["Sessions: 1 started"]
 
 
 def test_254_sessions_split_into_valid_messages(sink, clock):
@@ -218,8 +232,8 @@ def test_254_sessions_split_into_valid_messages(sink, clock):
     notifier.flush_all()
     assert len(sink.messages) >= 2  # the sink checked every one against Discord's limits
     text = "\n".join(e["description"] for m in sink.messages for e in m.embeds)
-    assert all(f"PC-{n} (" in text for n in range(1, 255))
-    assert sink.titles()[0].startswith("254 sessions ended (part 1/")
+    assert all(f"PC-{n} ended" in text for n in range(1, 255))
+    assert sink.titles()[0].startswith("Sessions: 254 ended (part 1/")
 
 
 def test_snapshot_has_counts_percent_and_a_chart(sink, clock):
@@ -230,8 +244,8 @@ def test_snapshot_has_counts_percent_and_a_chart(sink, clock):
     last = sink.messages[-1]
     embed = last.embeds[0]
     assert "8/20 PCs (40%)" in embed["title"]
-    assert fields(last)["In session"] == "8 / 20" and fields(last)["Occupancy"] == "40%"
-    assert fields(last)["PCs in session"].splitlines()[0] == "PC-1"
+    assert fields(last)["PCs in session"] == "8 / 20" and fields(last)["Occupancy"] == "40%"
+    assert fields(last)["Names"].splitlines()[0] == "PC-1"
     assert embed["image"] == {"url": "attachment://occupancy.png"}
     chart = Image.open(io.BytesIO(last.files[0].data))
     assert chart.format == "PNG" and chart.size == (WIDTH, HEIGHT)
@@ -260,7 +274,7 @@ def test_snapshot_of_254_pcs_stays_valid(sink, clock):
     notifier = make(sink, clock)
     names = tuple(f"VIP-Gaming-Seat-{n:03d}" for n in range(254))
     notifier.on_event(OccupancySnapshot(T0, 254, 254, names))
-    assert "… and" in fields(sink.messages[0])["PCs in session"]
+    assert "… and" in fields(sink.messages[0])["Names"]
 
 
 def test_disabled_kinds_build_nothing(clock):
@@ -284,11 +298,6 @@ def test_send_screenshot_queues_on_the_screenshots_channel(sink, clock):
     assert message.embeds[0]["image"]["url"] == "attachment://screenshot.webp"
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0:00:00"), (59.6, "0:01:00"), (3725, "1:02:05"), (90000, "25:00:00")])
-def test_hms(seconds, text):
-    assert hms(seconds) == text
-
-
 def test_timer_flushes_and_final_flush_on_stop(sink):
     notifier = Notifier(sink, batch_delay_seconds=3600)
     stop = threading.Event()
@@ -297,18 +306,18 @@ def test_timer_flushes_and_final_flush_on_stop(sink):
     notifier.on_event(started(1))
     stop.set()
     timer.join(2)
-    assert sink.titles() == ["1 new session"]
+    assert sink.titles() == ["Sessions: 1 started"]
 
 
 def test_end_to_end_through_the_outbox(tmp_path):
     with FakeDiscord(limit=50, period=1.0) as fake:
-        delivery = Delivery(tmp_path / "sentinel.db", DiscordSettings(
+        delivery = Delivery(Outbox(tmp_path / "sentinel.db"), DiscordSettings(
             enabled=True, shop_name="Pixel Cafe", webhook_alerts=fake.url("1"), webhook_occupancy=fake.url("2")))
         notifier = Notifier(delivery, batch_delay_seconds=0, evidence=lambda: b"RIFF\x00\x00\x00\x00WEBPfake")
         try:
             delivery.start()
-            notifier.on_event(IncidentConfirmed("k", Component.ROUTER, T0, T0 + 10, 2, event_id="ev000001"))
-            notifier.on_event(IncidentEnded("k", Component.ROUTER, T0, T0 + 70, 70.0, 2, 3, event_id="ev000002"))
+            notifier.on_event(IncidentConfirmed("k", Component.ROUTER, T0, T0 + 10, 2))
+            notifier.on_event(IncidentEnded("k", Component.ROUTER, T0, T0 + 70, 70.0, 2, 3))
             notifier.flush_due()
             batching = Notifier(delivery, batch_delay_seconds=30)
             for n in range(1, 255):
@@ -321,9 +330,70 @@ def test_end_to_end_through_the_outbox(tmp_path):
             delivery.stop()
             delivery.close()
     assert [m.titles[0] for m in alerts] == ["Router DOWN", "Router RESTORED"]
-    assert alerts[0].payload["embeds"][0]["footer"]["text"] == "Pixel Cafe · ev000001"
+    assert [m.payload["embeds"][0]["footer"]["text"] for m in alerts] == ["Pixel Cafe · Incident #1"] * 2
     assert alerts[1].files == {"evidence.webp": b"RIFF\x00\x00\x00\x00WEBPfake"}
     occupancy = fake.messages("2")
     assert fake.stats.rejected_400 == 0
     text = "\n".join(e["description"] for m in occupancy for e in m.payload["embeds"])
-    assert all(f"PC-{n} (" in text for n in range(1, 255))
+    assert all(f"PC-{n} ended" in text for n in range(1, 255))
+
+
+def test_a_failing_alert_never_blocks_the_ones_after_it(sink, clock):
+    notifier = make(sink, clock, evidence=lambda: b"RIFFxxxxWEBP")
+    real_enqueue = sink.enqueue
+    calls = []
+
+    def enqueue(message):
+        calls.append(message)
+        if len(calls) == 1:
+            raise RuntimeError("the outbox refused it")
+        return real_enqueue(message)
+
+    sink.enqueue = enqueue
+    notifier.on_event(IncidentEnded("k", Component.SERVER, T0, T0 + 60, 60.0, 0, 0))  # fails to queue
+    notifier.on_event(IncidentConfirmed("k2", Component.ROUTER, T0 + 61, T0 + 71, 0))
+    notifier.flush_due(clock.now)
+    notifier.on_event(PrivacyChanged(True, T0 + 80, T0 + 3680, "password"))
+    assert sink.titles() == ["Router DOWN", "Privacy mode ON"]
+    assert notifier.pending()["alerts"] == 0
+
+
+def test_throttled_webhook_is_alerted_once(sink, clock):
+    notifier = make(sink, clock)
+    for throttled in [(), ("occupancy",), ("occupancy",), (), ("occupancy",)]:
+        notifier.on_event(DeliveryStatus(backlog=(), dead=(), throttled=throttled))
+    assert sink.titles() == ["Discord is holding back the occupancy messages"] * 2
+
+
+def status(in_session=1, internet=Health.UP, at=T0):
+    targets = (TargetStatus(Component.ROUTER, "r", Health.UP, T0 - 60, 1.0),
+               TargetStatus(Component.INTERNET, "i", internet, T0 - 60, 5.0))
+    pcs = tuple(PcStatus(n, f"PC-{n}", f"ip{n}", PcState.IN_SESSION if n <= in_session else PcState.OFF, None, None)
+                for n in range(1, 6))
+    return MonitorStatus(at, True, True, False, targets, pcs, 0)
+
+
+def test_status_board_only_on_change_and_at_most_once_a_minute(sink, clock):
+    notifier = make(sink, clock)
+    notifier.on_event(status(1))
+    notifier.flush_due(clock.now)
+    assert len(sink.boards) == 1  # the first picture at once
+    for second in range(1, 60):  # changes every second: nothing before the minute is over
+        notifier.on_event(status(1 + second % 3, at=T0 + second))
+        notifier.flush_due(clock.now + second)
+    assert len(sink.boards) == 1
+    notifier.on_event(status(4, at=T0 + 60))
+    notifier.flush_due(clock.now + 60)
+    assert len(sink.boards) == 2
+    assert [f["value"] for f in sink.boards[-1].embeds[0]["fields"]][0] == "4 / 5"
+    for second in range(61, 200):  # no change: no edit
+        notifier.on_event(status(4, at=T0 + second))
+        notifier.flush_due(clock.now + second)
+    assert len(sink.boards) == 2
+    notifier.on_event(status(4, internet=Health.DOWN, at=T0 + 200))
+    notifier.flush_due(clock.now + 200)
+    assert sink.boards[-1].embeds[0]["title"] == "Now: Internet DOWN"
+    notifier.reconfigure(30.0, True, status_board=False)
+    notifier.on_event(status(0, at=T0 + 300))
+    notifier.flush_due(clock.now + 300)
+    assert len(sink.boards) == 3

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from sentinel.config.model import DiscordSettings
-from sentinel.services.discord.delivery import Backoff, Delivery, Message
+from sentinel.services.discord.delivery import Backoff, Delivery
+from sentinel.services.discord.messages import Message
 from sentinel.services.discord.outbox import Attachment, Outbox
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
@@ -79,7 +80,7 @@ def test_thirty_minute_outage_queues_then_drains_in_order(tmp_path):
     with FakeDiscord(limit=10, period=0.2) as fake:
         url = fake.url("1")
         fake.offline()
-        delivery = Delivery(tmp_path / "sentinel.db",
+        delivery = Delivery(Outbox(tmp_path / "sentinel.db"),
                             DiscordSettings(enabled=True, shop_name="Cafe", webhook_alerts=url),
                             wall_clock=lambda: clock[0], backoff=Backoff(0.02, 0.1), timeout=(0.5, 0.5))
         try:
@@ -87,14 +88,14 @@ def test_thirty_minute_outage_queues_then_drains_in_order(tmp_path):
             start = clock[0]
             for minute in range(30):  # one message a minute for half an hour, nothing reachable
                 clock[0] = start + minute * 60
-                delivery.enqueue(Message("alerts", f"e{minute}", clock[0], content=f"minute-{minute:02d}",
+                delivery.enqueue(Message("alerts", clock[0], content=f"minute-{minute:02d}",
                                          embeds=({"title": f"Internet DOWN {minute}"},)))
             deadline = time.monotonic() + 10
-            while delivery.counters.retries < 5:  # it really tried, and failed, while offline
+            while delivery.counters().retries < 5:  # it really tried, and failed, while offline
                 assert time.monotonic() < deadline
                 threading.Event().wait(0.01)
             assert fake.messages() == [] and delivery.backlog() == {"alerts": 30}
-            clock[0] = start + 30 * 60
+            clock[0] = start + 29 * 60 + 10  # the last one is 10 s old
             fake.online()
             got = fake.wait_for(30, timeout=20)
             wait_until(lambda: not delivery.backlog(), timeout=5, what="outbox drained", interval=0.01)
@@ -104,3 +105,44 @@ def test_thirty_minute_outage_queues_then_drains_in_order(tmp_path):
     assert [m.payload["embeds"][0]["title"] for m in got] == [f"Internet DOWN {m}" for m in range(30)]
     assert all("delivered late; happened at" in m.content for m in got[:29])
     assert got[-1].content == "minute-29"  # created "now": not late
+
+
+def test_broken_shop_name_alerts_survive_sigkill(tmp_path):
+    """A lone surrogate in the shop name once kept every alert out of the outbox (3 of 3 lost on a kill)."""
+    db = str(tmp_path / "sentinel.db")
+    with FakeDiscord(limit=50, period=1.0) as fake:
+        url = fake.url("1")
+        notifier = subprocess.Popen(_driver("alerts", "--db", db, "--url", url, "--shop", "Caf\\ud800e\\u0007"),
+                                    stdout=subprocess.PIPE, text=True)
+        try:
+            assert notifier.stdout.readline().strip() == "queued"
+        finally:
+            os.kill(notifier.pid, signal.SIGKILL)
+            notifier.wait(10)
+        sender = subprocess.run(_driver("send", "--db", db, "--url", url, "--timeout", "20"),
+                                capture_output=True, text=True, timeout=40)
+        assert sender.returncode == 0, sender.stdout + sender.stderr
+        got = fake.messages()
+    assert [m.titles[0] for m in got] == ["Router DOWN", "Router RESTORED", "Internet DOWN"]
+    assert {m.payload["username"] for m in got} == {"Caf\ufffde"}
+    assert got[0].payload["embeds"][0]["footer"]["text"] == "Caf\ufffde · Incident #1"
+    assert got[2].payload["embeds"][0]["footer"]["text"] == "Caf\ufffde · Incident #2"
+
+
+def test_incident_numbers_and_the_board_survive_reopening(tmp_path):
+    db = tmp_path / "sentinel.db"
+    box = Outbox(db)
+    first = box.incident_number("router", 1000.0)
+    assert box.incident_number("internet", 1000.0) == first + 1
+    box.set_board({"content": "v1"})
+    box.board_sent(1, "hook", "42")
+    box.close()
+    box = Outbox(db)
+    assert box.incident_number("router", 1000.4) == first  # restored incidents may carry a rounded start
+    assert box.incident_number("router", 2000.0) == first + 2
+    board = box.board()
+    assert (board.message_id, board.hook, board.dirty) == ("42", "hook", False)
+    assert box.set_board({"content": "v2"}) == 2 and box.board().dirty
+    box.board_gone()
+    assert box.board().message_id == "" and box.board().dirty
+    box.close()

@@ -9,7 +9,8 @@ from PIL import Image
 
 from sentinel.charts import HEIGHT, WIDTH
 from sentinel.events import DailyDigest, DaySummary, MonthlyReport
-from sentinel.services.discord.delivery import finish_payload, validate_payload
+from sentinel.services.discord.limits import validate_payload
+from sentinel.services.discord.messages import finish_payload
 from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.notifier import Notifier
 from tests.helpers.localtime import local_zone
