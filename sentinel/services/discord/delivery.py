@@ -407,6 +407,10 @@ class Delivery:
         self._outbox.set_board(finish_payload(message, self.shop_name))
         self._senders["alerts"].wake()
 
+    def board(self) -> Board | None:
+        """What the status board should show and what Discord has (message id)."""
+        return self._outbox.board()
+
     def backlog(self) -> dict[str, int]:
         return self._outbox.backlog()
 
