@@ -486,9 +486,15 @@ class Sentinel:
             while not self.stopper.event.wait(0.5):
                 pass
             return
-        from sentinel.gui.shell import DesktopShell
+        from sentinel import platform
+        from sentinel.gui.shell import DesktopShell, ShellParts
+        from sentinel.services.discord.webhook import send_test_messages
 
-        shell = DesktopShell(self)
+        shell = DesktopShell(ShellParts(
+            self.bus, self.config, self.clock.wall, self.privacy, self.notifier.report, self.storage.recent_incidents,
+            send_test_messages, self.password_exit, platform.open_folder, self.data.root, vault=self.vault,
+            vault_check=self.vault_check, config_path=self.config_path, backup_dir=self.data.config_backups,
+            show_window=self.demo, on_progress=self.progress("window")))
         self.stopper.install(shell.request_stop)
         if self.stopper.event.is_set():  # a signal while starting up
             shell.request_stop()

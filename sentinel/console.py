@@ -8,18 +8,20 @@ from typing import Callable, TextIO
 
 from sentinel.events import (
     Blip,
+    ComponentUnstable,
     ConfigRejected,
     ConfigReloaded,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
+    IncidentReminder,
     MonitorStatus,
     OccupancySnapshot,
     PrivacyChanged,
     SessionEnded,
     SessionStarted,
 )
-from sentinel.timefmt import clock, hms, stamp
+from sentinel.timefmt import clock, hms, spoken, stamp
 
 
 def describe(event) -> str | None:
@@ -32,6 +34,10 @@ def describe(event) -> str | None:
         return f"{event.component.label} RESTORED after {hms(event.duration_s)}"
     if isinstance(event, Blip):
         return f"{event.component.label} blip of {event.duration_s:.1f} s (not an incident)"
+    if isinstance(event, IncidentReminder):
+        return f"{event.component.label} still DOWN ({hms(event.duration_s)})"
+    if isinstance(event, ComponentUnstable):
+        return f"{event.component.label} UNSTABLE: {event.blips} blips within {spoken(event.window_s)}"
     if isinstance(event, SessionStarted):
         return f"{event.pc} session started (since {clock(event.started_wall)})"
     if isinstance(event, SessionEnded):

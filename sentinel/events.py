@@ -246,6 +246,8 @@ class DeliveryStatus(Event):
     dead: tuple[str, ...]  # kinds whose webhook answered 401/404
     at_wall: float = 0.0
     throttled: tuple[str, ...] = ()  # kinds whose webhook has answered only 429 for a minute or more
+    delivered: int = 0  # messages Discord confirmed since the app started
+    last_delivered_wall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

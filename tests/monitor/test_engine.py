@@ -263,3 +263,47 @@ def test_the_retry_that_answers_is_the_edge():
     (blip,) = [e for e in events if isinstance(e, Blip)]
     assert blip.ended_wall - 1_800_000_000.0 == pytest.approx(121.0, abs=0.01), "not the retry's time"
     assert blip.duration_s == pytest.approx(9.0, abs=0.01)
+
+
+# -- the ARP sweep beside the first round ------------------------------------------------------
+
+PC1, PC2 = "198.51.100.110", "198.51.100.111"
+
+
+def test_arp_sweep_asks_the_pcs_and_finds_those_that_drop_pings(caplog):
+    monitor, prober, _ = make([{PC2}])
+    asked = []
+
+    def arp(addresses, timeout):
+        asked.append((list(addresses), timeout))
+        return {PC1, PC2}
+
+    monitor._arp = arp
+    reading = read(monitor)
+    assert asked == [([PC1, PC2], 1.0)]
+    assert reading.pcs_alive == {PC1} and reading.pcs_arp == {PC2}, "PC-1 answered ping: not 'ARP only'"
+
+
+def test_arp_presence_off_asks_nobody():
+    monitor, _, _ = make([set()])
+    config, _ = config_from_dict({"targets": {"router": ROUTER}, "monitor_settings": {
+        "pc_subnet": "198.51.100", "pc_start_range": 110, "pc_count": 2, "arp_presence": False}})
+    monitor._config = config
+    monitor._arp = lambda addresses, timeout: pytest.fail("ARP sweep with arp_presence off")
+    assert read(monitor).pcs_arp == frozenset()
+
+
+def test_arp_unavailable_is_logged_once_and_pcs_go_by_ping(caplog):
+    from sentinel.platform import ArpUnavailableError
+
+    monitor, _, _ = make([set(), set(), set()])
+
+    def arp(addresses, timeout):
+        raise ArpUnavailableError("raw packet sockets need root")
+
+    monitor._arp = arp
+    with caplog.at_level("WARNING"):
+        readings = [read(monitor) for _ in range(3)]
+    assert all(r.pcs_alive == {PC1, PC2} and not r.pcs_arp for r in readings)
+    assert [r.message for r in caplog.records].count(
+        "ARP presence unavailable, PCs are judged by ping only: raw packet sockets need root") == 1

@@ -171,3 +171,42 @@ def test_atomic_write_waits_for_a_reader_that_holds_the_file_open(tmp_path):
     assert outcome == ["written"]
     assert target.read_bytes() == b"new"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_arp_row_matches_the_sdk_layout():
+    import ctypes
+
+    from sentinel.platform import windows
+
+    row = windows.MIB_IPNET_ROW2
+    assert ctypes.sizeof(windows.SOCKADDR_INET) == 28
+    assert ctypes.sizeof(row) == 88
+    assert [(name, getattr(row, name).offset) for name in (
+        "InterfaceIndex", "InterfaceLuid", "PhysicalAddress", "PhysicalAddressLength", "State", "Flags",
+        "ReachabilityTime")] == [("InterfaceIndex", 28), ("InterfaceLuid", 32), ("PhysicalAddress", 40),
+                                 ("PhysicalAddressLength", 72), ("State", 76), ("Flags", 80),
+                                 ("ReachabilityTime", 84)]
+
+
+def test_arp_calls_load_and_nothing_leaves_loopback(monkeypatch):
+    """Only loopback is asked here (the test box's own LAN is out of bounds). On Windows
+    ResolveIpNetEntry2 refuses a loopback address, so nothing is seen and nothing is sent;
+    Wine 8's iphlpapi has no ResolveIpNetEntry2, and the backend then says ARP is unavailable
+    (the engine goes by ping alone)."""
+    import ctypes
+    from ctypes import wintypes
+
+    from sentinel.platform import ArpUnavailableError, windows
+
+    index = wintypes.DWORD()
+    assert windows._GetBestInterface(windows._ip_dword("127.0.0.1"), ctypes.byref(index)) == 0
+    print(f"\nGetBestInterface(127.0.0.1) -> interface {index.value}; "
+          f"ResolveIpNetEntry2 {'present' if windows._ResolveIpNetEntry2 else 'missing'}")
+    assert platform.arp_seen(["127.0.0.9", "not an address"], 0.2) == set()  # on no network of ours
+    monkeypatch.setattr(windows, "arp_interface", lambda addresses: ("loopback", "127.0.0.1", ["127.0.0.2"]))
+    if windows._ResolveIpNetEntry2 is None:
+        with pytest.raises(ArpUnavailableError):
+            platform.arp_seen(["127.0.0.2"], 0.2)
+    else:
+        assert platform.arp_seen(["127.0.0.2"], 0.2) == set()
+    assert windows._arp_in_flight == set()

@@ -76,16 +76,12 @@ def write_record(path: Path, data: dict) -> None:
         atomic_write(Path(path), padded)
         return
     try:
-        if os.fstat(fd).st_size != RECORD_BYTES:  # written by an older version: replace it whole
-            os.close(fd)
-            fd = -1
-            atomic_write(Path(path), padded)
-            return
         if os.write(fd, padded) != RECORD_BYTES:
             raise OSError(f"short write to {path}")
+        if os.fstat(fd).st_size != RECORD_BYTES:  # written by an older version
+            os.ftruncate(fd, RECORD_BYTES)
     finally:
-        if fd >= 0:
-            os.close(fd)
+        os.close(fd)
 
 
 # ---- heartbeat: what the guard makes of it (pure) ----

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from PIL import Image
 
 from sentinel.events import Component, IncidentConfirmed, IncidentEnded
 from sentinel.services.recording.evidence import DAY_S, EvidenceKeeper
 from sentinel.services.recording.storage import Storage, connect
-from tests.helpers.apprun import wait_until
+from tests.helpers.apprun import AppRun, wait_until
 
 T0 = dt.datetime(2026, 12, 1, 14, 2, 11).timestamp()
 
@@ -21,8 +22,8 @@ def webp(colour) -> bytes:
     return out.getvalue()
 
 
-def linked(tmp_path):
-    conn = connect(tmp_path / "sentinel.db")
+def linked(root):
+    conn = connect(root / "sentinel.db")
     try:
         return conn.execute("SELECT incident_key, phase, file FROM evidence ORDER BY id").fetchall()
     finally:
@@ -70,3 +71,33 @@ def test_evidence_older_than_the_retention_is_deleted(tmp_path):
     storage.close()
     assert not old.exists() and new.exists()
     assert [key for key, _, _ in linked(tmp_path)] == ["new"]
+
+
+RED = (0xC6, 0x28, 0x28)  # the status window's DOWN colour (sentinel/gui/window.py)
+
+
+def red_pixels(path) -> int:
+    image = Image.open(path).convert("RGB")
+    return sum(1 for colour in image.get_flattened_data() if all(abs(a - b) <= 24 for a, b in zip(colour, RED)))
+
+
+@pytest.mark.needs_display
+def test_the_demo_keeps_the_window_red_at_confirmation_and_the_end_when_restored(xvfb_display, tmp_path):
+    """The real app (demo cafe, window, mss): the outage 25 simulated minutes in, 10 minutes long."""
+    data = tmp_path / "data"
+    app = AppRun(AppRun.command("--demo", "--data-dir", str(data)), env={"DISPLAY": xvfb_display.display})
+    try:
+        app.wait_line("CafeSentinel demo")
+        shots = wait_until(lambda: sorted((data / "evidence").glob("*-ISP_DOWN-*.webp"))
+                           if len(list((data / "evidence").glob("*-ISP_DOWN-*.webp"))) >= 2 else None,
+                           timeout=90, what="both evidence screenshots of the demo's outage", interval=0.5)
+        rc, _ = app.stop()
+    finally:
+        if app.proc.poll() is None:
+            app.kill()
+    assert rc == 0, app.stderr_tail()
+    confirmed, ended = [s for s in shots if s.name.endswith("-confirmed.webp")], [s for s in shots if
+                                                                                   s.name.endswith("-ended.webp")]
+    assert len(confirmed) == len(ended) == 1
+    assert red_pixels(confirmed[0]) > 50 * red_pixels(ended[0]) + 100  # red while down, not once restored
+    assert [phase for _, phase, _ in linked(data)] == ["confirmed", "ended"]

@@ -158,3 +158,19 @@ def test_the_report_in_a_real_browser_prints_the_month_on_one_page(october, tmp_
     first, second = chromium.pdf_text(pdf, 1), chromium.pdf_text(pdf, 2)
     assert "Sat 31 Oct" in first and "Total" in first and "96.610%" in first and "Incidents" not in first
     assert "Incidents" in second and "2026-10-25" in second and "02:15:00" in second
+
+
+def test_a_busy_month_keeps_its_summary_on_page_1_and_repeats_the_incident_header(october, tmp_path):
+    with local_zone():
+        with known.Run(october, known.at(10, 19, 9), known.at(10, 20, 3)) as storage:
+            for n in range(45):
+                start = known.at(10, 19, 10) + n * 1200
+                known.incident(storage, f"busy{n}", Component.INTERNET, start, start + 300)
+        out = tmp_path / "busy.html"
+        write_report(october.db, october.evidence, known.schedule(), "2026-10", out, now(), "Pixel Cafe")
+    pdf = chromium.print_pdf(out, tmp_path / "busy.pdf")
+    pages = chromium.pdf_pages(pdf)
+    assert pages >= 3
+    first, last = chromium.pdf_text(pdf, 1), chromium.pdf_text(pdf, pages)
+    assert "Sat 31 Oct" in first and "Total" in first and "What happened" not in first
+    assert "What happened" in last and "52" in last  # the header again, down to the 52nd incident
