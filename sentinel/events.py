@@ -292,3 +292,26 @@ class MonthlyReport(Event):
     incidents: int
     at_wall: float
     event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseReplaced(Event):
+    """sentinel.db was damaged or missing at start: a fresh one is in use (the damaged one kept aside)."""
+
+    reason: str  # "damaged: file is not a database", "missing (deleted?): ..."
+    kept_as: str  # file name the damaged database was moved to; "" when there was nothing to keep
+    text: str  # the whole story for the owner, one paragraph
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStalled(Event):
+    """sentinel.db cannot be written (disk full, read-only): records wait in memory. Again with
+    stalled=False once they are written."""
+
+    stalled: bool
+    reason: str  # SQLite's or the OS's words, e.g. "database or disk is full"; "" when recovered
+    waiting: int  # records held in memory when it started
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)

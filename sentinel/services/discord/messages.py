@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentinel.events import (Component, ComponentUnstable, ConfigRejected, Health, IncidentConfirmed,
-                             IncidentEnded, IncidentReminder, MonitorStatus, OccupancySnapshot, PrivacyChanged,
-                             SessionEnded, SessionStarted)
+from sentinel.events import (Component, ComponentUnstable, ConfigRejected, DatabaseReplaced, Health,
+                             IncidentConfirmed, IncidentEnded, IncidentReminder, MonitorStatus, OccupancySnapshot,
+                             PrivacyChanged, RecordingStalled, SessionEnded, SessionStarted)
 from sentinel.services.discord.limits import (MAX_CONTENT, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS,
                                               MAX_FOOTER, MAX_TITLE, MAX_USERNAME, clean, clip, fit_lines,
                                               pack_lines)
@@ -170,6 +170,19 @@ def privacy_changed(event: PrivacyChanged) -> Message:
     return Message("alerts", event.at_wall, embeds=({
         "title": title, "description": text, "color": COLOURS["privacy"],
     },))
+
+
+def recording_problem(event: DatabaseReplaced | RecordingStalled) -> Message:
+    """sentinel.db replaced at start, or not writable (and writable again)."""
+    if isinstance(event, DatabaseReplaced):
+        title, text = "Database replaced", event.text
+    elif event.stalled:
+        title = "Records not saved"
+        text = (f"CafeSentinel cannot write its database ({event.reason}). Incidents and sessions wait in "
+                "memory and are written once it works again (free some disk space). Monitoring goes on.")
+    else:
+        title, text = "Records saved again", "The database is writable again; the records that waited are written."
+    return report(title, text, event.at_wall)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from collections import deque
 from typing import Callable, Protocol
 
 from sentinel.charts import snapshot_chart
-from sentinel.events import (ComponentUnstable, ConfigRejected, DailyDigest, DeliveryStatus, Event, IncidentConfirmed,
-                             IncidentEnded, IncidentReminder, MonitorStatus, MonthlyReport, OccupancySnapshot,
-                             PrivacyChanged, SessionEnded, SessionStarted)
+from sentinel.events import (ComponentUnstable, ConfigRejected, DailyDigest, DatabaseReplaced, DeliveryStatus, Event,
+                             IncidentConfirmed, IncidentEnded, IncidentReminder, MonitorStatus, MonthlyReport,
+                             OccupancySnapshot, PrivacyChanged, RecordingStalled, SessionEnded, SessionStarted)
 from sentinel.services.discord import messages
 from sentinel.services.discord.reports import daily_digest, monthly_report
 from sentinel.services.discord.limits import MAX_FILE_BYTES
@@ -116,6 +116,8 @@ class Notifier:
             self._alert(lambda: messages.config_rejected(event, wall))
         elif isinstance(event, PrivacyChanged):
             self._alert(lambda: messages.privacy_changed(event))
+        elif isinstance(event, (DatabaseReplaced, RecordingStalled)):
+            self._alert(lambda: messages.recording_problem(event))
         elif isinstance(event, (SessionStarted, SessionEnded)):
             self._add_to_batch(event)
         elif isinstance(event, OccupancySnapshot):
