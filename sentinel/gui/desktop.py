@@ -17,10 +17,12 @@ import tkinter as tk
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from sentinel.events import ConfigReloaded, Event, MonitorStatus
+from sentinel.events import ConfigReloaded, Event, MonitorStatus, PrivacyChanged
 from sentinel.gui.icons import app_icon
-from sentinel.gui.tray import KINDS, NullTrayIcons, TrayIcons, TrayMenu, make_tray, tray_views
+from sentinel.gui.tray import KINDS, NullTrayIcons, TrayIcons, TrayMenu, make_tray, standard_menu, tray_views
 from sentinel.gui.window import IncidentRow, StatusWindow
+from sentinel.timefmt import clock_near
+from sentinel.today import Today, advance
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +47,34 @@ _SHUTDOWN = object()
 _INTERPRETERS: list = []
 
 
-class Desktop:
-    """Builds the window and the tray; app.py wires the hooks and calls run()/shutdown().
+MENU_ACTIONS = ("show_status", "setup", "settings", "privacy", "send_test", "open_data", "about", "exit")
 
-    Hooks run on the Tk thread (they may open dialogs) and must not block for long:
-    on_show_status (default: show the status window), on_privacy, on_send_test, on_exit.
-    A hook left as None is logged as not available when its menu item is used.
+
+def event_wall(event: Event, fallback: float) -> float:
+    """When an event happened, by its own clock (the demo's runs fast)."""
+    for name in ("at_wall", "ended_wall", "confirmed_wall", "started_wall"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return value
+    return fallback
+
+
+class Desktop:
+    """Builds the window and the tray; the shell wires the menu's actions and calls run()/shutdown().
+
+    `actions` maps the names in MENU_ACTIONS to hooks. They run on the Tk thread (they may open
+    dialogs) and must not block for long. show_status defaults to showing the status window; a
+    missing hook is logged as not available when its menu item is used.
     """
 
     def __init__(self, bus, config, *,
-                 on_show_status: Callable[[], None] | None = None,
-                 on_privacy: Callable[[], None] | None = None,
-                 on_send_test: Callable[[], None] | None = None,
-                 on_exit: Callable[[], None] | None = None,
+                 actions: dict[str, Callable[[], None]] | None = None,
                  recent_incidents: Callable[[], Iterable[IncidentRow]] | None = None,
                  tray_factory: Callable[[TrayMenu, Callable[[int, int], None]], TrayIcons] = make_tray,
                  clock: Callable[[], float] = time.time,
                  show_window: bool = False,
+                 setup_needed: bool = False,
+                 delivery_note: str = "",
                  on_progress: Callable[[], None] | None = None) -> None:
         """on_progress: called on the Tk thread at every queue drain (the app's heartbeat)."""
         self._bus = bus
@@ -69,16 +82,16 @@ class Desktop:
         self._clock = clock
         self.config = config
         self.queue: queue.Queue = queue.Queue()
-        self._hooks = {
-            "show_status": on_show_status,
-            "privacy": on_privacy,
-            "send_test": on_send_test,
-            "exit": on_exit,
-        }
+        self._hooks = {name: None for name in MENU_ACTIONS}
+        self._hooks.update(actions or {})
         self._after_ids: set[str] = set()
         self._closed = False
         self._tk_thread = threading.current_thread()  # Tk belongs to the thread that created it
         self._tray_shown: dict[str, bool] = {}
+        self.today = Today()
+        self.privacy: PrivacyChanged | None = None
+        self.setup_needed = setup_needed  # read by the tray threads for the menu's labels
+        self._menu_key: tuple | None = None
 
         self.root = tk.Tk()
         _INTERPRETERS.append(self.root.tk)
@@ -88,22 +101,20 @@ class Desktop:
         self.root.iconphoto(True, self._icon_photo)
         shop = config.discord_settings.shop_name if config is not None else ""
         self.window = StatusWindow(self.root, clock=clock, recent_incidents=recent_incidents,
-                                   shop_name=shop, icon_photo=self._icon_photo)
-        self.window.set_shop_name(shop)
+                                   shop_name=shop, icon_photo=self._icon_photo, config=config,
+                                   delivery_note=delivery_note)
+        self.window.set_setup_needed(setup_needed)
         if not show_window:
             self.window.hide()
-        self._menu_popup = self._build_popup()
 
-        self.tray_menu = TrayMenu(
-            show_status=lambda: self.post(self._hook_caller("show_status"), "show_status"),
-            privacy=lambda: self.post(self._hook_caller("privacy"), "privacy"),
-            send_test=lambda: self.post(self._hook_caller("send_test"), "send_test"),
-            exit=lambda: self.post(self._hook_caller("exit"), "exit"),
-        )
+        self.tray_menu = standard_menu(
+            {name: (lambda name=name: self.post(self._hook_caller(name), name)) for name in MENU_ACTIONS},
+            privacy_label=self._privacy_label, setup_needed=lambda: self.setup_needed)
         self.tray = tray_factory(self.tray_menu, self._request_popup)
         self._status: MonitorStatus | None = None
         self._apply_tray(None)
         self._apply_visibility(config)
+        self._menu_key = self._current_menu_key()
         bus.subscribe(self._on_event)
         self._schedule(DRAIN_MS, self._drain)
 
@@ -135,6 +146,28 @@ class Desktop:
 
     def show_status(self) -> None:
         self.window.show()
+
+    def set_setup_needed(self, needed: bool) -> None:
+        """Setup finished (or not): the menu offers Settings instead of Finish setup."""
+        self.setup_needed = needed
+        self.window.set_setup_needed(needed)
+        self._refresh_menu()
+
+    def _privacy_label(self) -> str:
+        privacy = self.privacy
+        if privacy is None:
+            return "Privacy mode\u2026"
+        until = f" until {clock_near(privacy.until_wall, self._clock())}" if privacy.until_wall else ""
+        return f"Privacy mode (on{until})\u2026"
+
+    def _current_menu_key(self) -> tuple:
+        return self.setup_needed, self._privacy_label()
+
+    def _refresh_menu(self) -> None:
+        key = self._current_menu_key()
+        if key != self._menu_key:
+            self._menu_key = key
+            self.tray.refresh_menu()
 
     def _hook_caller(self, name: str) -> Callable[[], None]:
         def call() -> None:
@@ -191,18 +224,22 @@ class Desktop:
             if isinstance(item, _Call):
                 item.fn()
                 return
-            self.window.apply(item)
+            self.today = advance(self.today, item, event_wall(item, self._clock()))
+            self.window.apply(item, self.today)
             if isinstance(item, MonitorStatus):
                 self._status = item
                 self._apply_tray(item)
             elif isinstance(item, ConfigReloaded):
                 self.config = item.config
                 self._apply_visibility(item.config)
+            elif isinstance(item, PrivacyChanged):
+                self.privacy = item if item.on else None
+                self._refresh_menu()
         except Exception:
             log.exception("GUI failed to handle %s", getattr(item, "name", type(item).__name__))
 
     def _apply_tray(self, status: MonitorStatus | None) -> None:
-        for view in tray_views(status, self._clock()).values():
+        for view in tray_views(status, self.today, self._clock()).values():
             self.tray.update(view)
 
     def _apply_visibility(self, config) -> None:
@@ -214,17 +251,19 @@ class Desktop:
             self._tray_shown[kind] = want
             (self.tray.show if want else self.tray.hide)(kind)
 
-    def _build_popup(self) -> tk.Menu:
-        """The tray menu as a Tk popup, for trays that have no menus (Linux xorg)."""
+    def popup_menu(self) -> tk.Menu:
+        """The tray menu as a Tk popup, for trays that have no menus (Linux xorg), as it is now."""
         menu = tk.Menu(self.root, tearoff=False)
-        for label, name in (("Show status", "show_status"), ("Privacy mode\u2026", "privacy"),
-                            ("Send test message", "send_test"), ("Exit\u2026", "exit")):
-            menu.add_command(label=label, command=self._hook_caller(name))
+        for entry in self.tray_menu.entries():
+            if entry is None:
+                menu.add_separator()
+            else:
+                menu.add_command(label=entry[0], command=entry[1])
         return menu
 
     def _request_popup(self, x: int, y: int) -> None:
         """Tray right-click (tray thread): show the popup menu at the pointer, on the Tk thread."""
-        self.post(lambda: self._menu_popup.tk_popup(x, y), "popup")
+        self.post(lambda: self.popup_menu().tk_popup(x, y), "popup")
 
     def _report_callback_exception(self, exc, value, tb) -> None:
         log.error("exception in a Tk callback", exc_info=(exc, value, tb))

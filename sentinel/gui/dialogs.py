@@ -78,7 +78,7 @@ class PasswordDialog(tk.Toplevel):
         buttons.grid(row=6, column=0, columnspan=2, sticky="e", pady=(16, 0))
         self.cancel_button = ttk.Button(buttons, text="Cancel", style="Form.TButton", command=self.cancel)
         self.cancel_button.grid(row=0, column=0, padx=(0, 8))
-        self.ok_button = ttk.Button(buttons, text=ok_text, style="Form.TButton", command=self.submit,
+        self.ok_button = ttk.Button(buttons, text=ok_text, style="Form.Accent.TButton", command=self.submit,
                                     default="active")
         self.ok_button.grid(row=0, column=1)
 
@@ -212,3 +212,11 @@ def ask_privacy_off(master: tk.Misc, vault: Vault, on_disable: Callable[[], None
     return PasswordDialog(master, vault, kind=PRIVACY, action="privacy mode", title="Turn off privacy mode",
                           prompt="Enter the privacy password to resume screenshots now.",
                           ok_text="Turn off", on_success=on_disable, on_alert=on_alert, **kwargs)
+
+
+def ask_settings(master: tk.Misc, vault: Vault, on_ok: Callable[[], None],
+                 on_alert: Callable[[LockoutAlert], None] | None = None, **kwargs) -> PasswordDialog:
+    """Settings: the admin password opens them."""
+    return PasswordDialog(master, vault, kind=ADMIN, action="settings", title="Settings",
+                          prompt="Enter the admin password to change the settings.",
+                          ok_text="Open settings", on_success=on_ok, on_alert=on_alert, **kwargs)

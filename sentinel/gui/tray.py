@@ -28,6 +28,7 @@ from PIL import Image
 from sentinel.events import Component, Health, MonitorStatus
 from sentinel.gui.icons import Glyph, Shade, clients_icon, infra_icon
 from sentinel.timefmt import clock_near
+from sentinel.today import Today
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ INFRA = {"router": Component.ROUTER, "server": Component.SERVER, "internet": Com
 GLYPHS = {"router": Glyph.ROUTER, "server": Glyph.SERVER, "internet": Glyph.INTERNET}
 TITLES = {"router": "Router", "server": "Server", "internet": "Internet", "clients": "Clients"}
 TOOLTIP_MAX = 127  # Windows NOTIFYICONDATA.szTip holds 128 characters with the NUL
+MIN_SLOT_PX = 16  # an xorg icon window smaller than this is not embedded in a tray yet
 
 SHADE_OF = {
     Health.UP: Shade.OK,
@@ -51,11 +53,16 @@ STATE_WORD = {
     Health.UNKNOWN: "unknown",
     Health.UNCONFIGURED: "not configured",
 }
+NETWORK_OUTAGES = (Component.LAN_LINK, Component.LAN)  # confirmed, they make every infra icon red
 
 
 @dataclass(frozen=True, slots=True)
 class IconView:
-    """What one tray icon shows. `count` is set for the clients icon, `shade` for the others."""
+    """What one tray icon shows. `count` is set for the clients icon, `shade` for the others.
+
+    Views are compared to decide whether to redraw: nothing in them changes per tick
+    (no latency: on xorg a redraw used to re-dock the icon), only when what they show changes.
+    """
 
     kind: str
     tooltip: str
@@ -68,30 +75,34 @@ class IconView:
         return infra_icon(GLYPHS[self.kind], self.shade or Shade.UNKNOWN, size)
 
 
-def infra_tooltip(title: str, health: Health, since_wall: float | None, latency_ms: float | None,
-                  now_wall: float) -> str:
-    text = f"{title}: {STATE_WORD[health]}"
-    if health is not Health.UNCONFIGURED and since_wall is not None:
-        text += f" since {clock_near(since_wall, now_wall)}"
-    if health is Health.UP and latency_ms is not None:
-        text += f" ({latency_ms:.0f} ms)"
-    return text
+def network_outage(today: Today) -> Component | None:
+    """The confirmed LAN link or LAN outage, if any: then nothing behind it can be judged."""
+    return next((c for c in NETWORK_OUTAGES if today.health(c) is Health.DOWN), None)
 
 
-def tray_views(status: MonitorStatus | None, now_wall: float) -> dict[str, IconView]:
-    """The four icons for a status (None: nothing measured yet)."""
+def tray_views(status: MonitorStatus | None, today: Today, now_wall: float) -> dict[str, IconView]:
+    """The four icons for a status (None: nothing measured yet); "since" comes from `today`."""
     if status is None:
         views = {kind: IconView(kind, f"{TITLES[kind]}: starting", shade=Shade.UNKNOWN) for kind in INFRA}
         views["clients"] = IconView("clients", "Clients: starting", count=0)
         return views
     by_component = {t.component: t for t in status.targets}
+    outage = network_outage(today)
     views = {}
     for kind, component in INFRA.items():
         target = by_component.get(component)
-        if target is None or not status.configured:
+        if target is None or not status.configured or target.health is Health.UNCONFIGURED:
             views[kind] = IconView(kind, f"{TITLES[kind]}: not configured", shade=Shade.UNKNOWN)
             continue
-        tip = infra_tooltip(TITLES[kind], target.health, target.since_wall, target.latency_ms, now_wall)
+        if outage is not None:
+            since = today.since_wall(outage)
+            tip = f"{TITLES[kind]}: unreachable, {outage.label} DOWN since {clock_near(since, now_wall)}"
+            views[kind] = IconView(kind, tip[:TOOLTIP_MAX], shade=Shade.DOWN)
+            continue
+        since = today.since_wall(component) or target.since_wall
+        tip = f"{TITLES[kind]}: {STATE_WORD[target.health]}"
+        if since is not None:
+            tip += f" since {clock_near(since, now_wall)}"
         views[kind] = IconView(kind, tip[:TOOLTIP_MAX], shade=SHADE_OF[target.health])
     count = status.in_session
     tip = f"Clients: {count} of {len(status.pcs)} PCs in session"
@@ -102,22 +113,54 @@ def tray_views(status: MonitorStatus | None, now_wall: float) -> dict[str, IconV
 
 
 @dataclass(frozen=True)
+class MenuItem:
+    """One tray menu entry. `label` and `visible` are asked each time the menu is built."""
+
+    label: Callable[[], str]
+    action: Callable[[], None]
+    visible: Callable[[], bool] = lambda: True
+
+
+SEPARATOR = None
+
+
 class TrayMenu:
-    """Menu callbacks. They run on a tray thread, so each must only post to the GUI queue."""
+    """The tray menu: items (or SEPARATOR) in order; the first is the default (left-click) action.
 
-    show_status: Callable[[], None]
-    privacy: Callable[[], None]
-    send_test: Callable[[], None]
-    exit: Callable[[], None]
+    Actions run on a tray thread, so each must only post to the GUI queue.
+    """
 
-    def entries(self) -> list[tuple[str, Callable[[], None]]]:
-        """(label, callback) in menu order; the first is the default (left-click) action."""
-        return [
-            ("Show status", self.show_status),
-            ("Privacy mode\u2026", self.privacy),
-            ("Send test message", self.send_test),
-            ("Exit\u2026", self.exit),
-        ]
+    def __init__(self, items: list[MenuItem | None]) -> None:
+        self.items = tuple(items)
+
+    def entries(self) -> list[tuple[str, Callable[[], None]] | None]:
+        """(label, action) of the visible items as they are now, None for a separator."""
+        return [None if item is SEPARATOR else (item.label(), item.action)
+                for item in self.items if item is SEPARATOR or item.visible()]
+
+    @property
+    def default_action(self) -> Callable[[], None]:
+        return self.items[0].action
+
+
+def standard_menu(actions: dict[str, Callable[[], None]], privacy_label: Callable[[], str],
+                  setup_needed: Callable[[], bool]) -> TrayMenu:
+    """The product's tray menu; `actions` maps show_status, setup, settings, privacy, send_test,
+    open_data, about and exit to their callbacks."""
+    def plain(text: str) -> Callable[[], str]:
+        return lambda: text
+
+    return TrayMenu([
+        MenuItem(plain("Show status"), actions["show_status"]),
+        MenuItem(plain("Finish setup\u2026"), actions["setup"], visible=setup_needed),
+        MenuItem(plain("Settings\u2026"), actions["settings"], visible=lambda: not setup_needed()),
+        MenuItem(privacy_label, actions["privacy"]),
+        MenuItem(plain("Send test message"), actions["send_test"]),
+        MenuItem(plain("Open data folder"), actions["open_data"]),
+        MenuItem(plain("About"), actions["about"]),
+        SEPARATOR,
+        MenuItem(plain("Exit\u2026"), actions["exit"]),
+    ])
 
 
 class TrayIcons(Protocol):
@@ -129,6 +172,9 @@ class TrayIcons(Protocol):
 
     def hide(self, kind: str) -> None: ...
 
+    def refresh_menu(self) -> None:
+        """The menu's labels or visible items changed (privacy on/off, setup finished)."""
+
     def stop(self) -> None: ...
 
 
@@ -139,6 +185,7 @@ class NullTrayIcons:
         self.views: dict[str, IconView] = {}
         self.visible: set[str] = set()
         self.updates = 0
+        self.menu_refreshes = 0
         self.stopped = False
 
     def update(self, view: IconView) -> None:
@@ -150,6 +197,9 @@ class NullTrayIcons:
 
     def hide(self, kind: str) -> None:
         self.visible.discard(kind)
+
+    def refresh_menu(self) -> None:
+        self.menu_refreshes += 1
 
     def stop(self) -> None:
         self.stopped = True
@@ -197,7 +247,11 @@ class _XorgPatch:
     def listen(icon, on_left: Callable[[], None], on_right: Callable[[int, int], None] | None,
                on_resize: Callable[[int, int], None]) -> None:
         """Route clicks to our callbacks and report the slot's size whenever the tray host sets it,
-        (0, 0) when the host goes away (all on the icon's loop thread). Call before the loop starts."""
+        (0, 0) when the host goes away (all on the icon's loop thread). Call before the loop starts.
+
+        A new image for an icon the host has embedded is only drawn: pystray's own _update_icon
+        first asks the host to dock the window again, and trayer then re-embeds it (slots
+        collapse to 1 px and the icons change places, every time an icon changes)."""
         import Xlib.X
 
         def on_button_press(event) -> None:
@@ -209,9 +263,12 @@ class _XorgPatch:
         handlers = icon._message_handlers
         redraw = handlers.get(Xlib.X.ConfigureNotify, lambda event: None)
 
+        embedded = [False]  # read and written on the loop thread only
+
         def on_configure(event) -> None:
             redraw(event)
             if event.window.id == icon._window.id:
+                embedded[0] = min(event.width, event.height) >= MIN_SLOT_PX
                 on_resize(event.width, event.height)
 
         forget_host = handlers.get(Xlib.X.DestroyNotify, lambda event: None)
@@ -219,9 +276,26 @@ class _XorgPatch:
         def on_destroy(event) -> None:
             host = icon._systray_manager
             if host is not None and event.window.id == host.id:
+                embedded[0] = False
                 on_resize(0, 0)  # the tray host went away: not embedded any more
             forget_host(event)
 
+        update_icon = icon._display.intern_atom("_PYSTRAY__UPDATE_ICON")  # pystray's atom for _update_icon
+        run_call = handlers.get(Xlib.X.ClientMessage, lambda event: None)
+
+        def on_client_message(event) -> None:
+            if event.client_type != update_icon or not embedded[0] or icon._systray_manager is None:
+                run_call(event)
+                return
+            try:
+                icon._icon_data = None  # pystray regenerates it from icon.icon at the window's size
+                icon._draw()
+                icon._icon_valid = True
+                icon._queue.put(True)
+            except Exception:
+                icon._queue.put(sys.exc_info())
+
+        handlers[Xlib.X.ClientMessage] = on_client_message
         handlers[Xlib.X.ButtonPress] = on_button_press
         handlers[Xlib.X.ConfigureNotify] = on_configure
         handlers[Xlib.X.DestroyNotify] = on_destroy
@@ -319,6 +393,7 @@ class PystrayTrayIcons:
         self._wake = threading.Event()
         self._stop_event = threading.Event()
         self._failing = False
+        self._menu_stale = False
         self._x = None  # xorg: the control thread's own X connection (see _XorgPatch)
         self._thread = threading.Thread(target=self._control_loop, name="tray-control", daemon=True)
         self._thread.start()
@@ -336,6 +411,11 @@ class PystrayTrayIcons:
 
     def hide(self, kind: str) -> None:
         self._want(kind, False)
+
+    def refresh_menu(self) -> None:
+        with self._lock:
+            self._menu_stale = True
+        self._wake.set()
 
     def _want(self, kind: str, visible: bool) -> None:
         with self._lock:
@@ -385,6 +465,16 @@ class PystrayTrayIcons:
                 if isinstance(exc, TimeoutError):  # its loop is stuck: replace the icon
                     self._stop_icon(kind, answering=False)
                 continue
+        with self._lock:
+            stale, self._menu_stale = self._menu_stale, False
+        if stale:
+            for kind in KINDS:
+                icon = self._slots[kind].icon
+                if icon is not None and self._slots[kind].is_visible and icon.HAS_MENU:
+                    try:
+                        icon.update_menu()  # pystray asks the labels again
+                    except Exception as exc:
+                        log.warning("tray icon %s: menu not refreshed: %s", kind, exc)
         if not pending and self._failing:
             log.info("tray icons recovered")
             self._failing = False
@@ -408,7 +498,7 @@ class PystrayTrayIcons:
             slot.is_visible = True
         with self._lock:
             size = slot.size
-        docked = size is not None and min(size) >= 16  # pystray starts with a 1x1 window
+        docked = size is not None and min(size) >= MIN_SLOT_PX  # pystray starts with a 1x1 window
         image = fit_image(view, *size) if docked else view.image(self.DEFAULT_SIZE)
         key = (view, size)
         if key != slot.shown_key:
@@ -452,18 +542,14 @@ class PystrayTrayIcons:
         return resized
 
     def _create_icon(self, kind: str, view: IconView):
-        pystray = self._pystray
-        entries = self._menu.entries()
-        items = [pystray.MenuItem(label, _menu_action(callback), default=(i == 0))
-                 for i, (label, callback) in enumerate(entries)]
-        icon = pystray.Icon(f"CafeSentinel-{kind}", view.image(self.DEFAULT_SIZE), view.tooltip,
-                            menu=pystray.Menu(*items))
+        icon = self._pystray.Icon(f"CafeSentinel-{kind}", view.image(self.DEFAULT_SIZE), view.tooltip,
+                                  menu=pystray_menu(self._pystray, self._menu))
         if _XorgPatch.applies(icon):
             if self._x is None:
                 import Xlib.display
 
                 self._x = Xlib.display.Display()
-            _XorgPatch.listen(icon, self._menu.show_status, self._on_context_menu, self._on_resize(kind))
+            _XorgPatch.listen(icon, self._menu.default_action, self._on_context_menu, self._on_resize(kind))
             _XorgPatch.route_calls(icon, self._x, self.ICON_CALL_TIMEOUT_S)
         return icon
 
@@ -495,6 +581,23 @@ class PystrayTrayIcons:
             log.warning("tray icon %s: its loop did not end", kind)
         else:
             icon._running = False  # pystray's __del__ would otherwise call into the ended loop
+
+
+def pystray_menu(pystray, menu: TrayMenu):
+    """The menu for pystray's backends that have one (win32): labels and visibility are asked
+    again whenever the icon's menu is refreshed."""
+    items = []
+    for i, item in enumerate(menu.items):
+        if item is SEPARATOR:
+            items.append(pystray.Menu.SEPARATOR)
+            continue
+        items.append(pystray.MenuItem(_ask(item.label), _menu_action(item.action), default=(i == 0),
+                                      visible=_ask(item.visible)))
+    return pystray.Menu(*items)
+
+
+def _ask(read: Callable[[], object]) -> Callable:
+    return lambda item: read()
 
 
 def _menu_action(callback: Callable[[], None]) -> Callable:

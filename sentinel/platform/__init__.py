@@ -13,6 +13,7 @@ chosen once, here. Nothing else in CafeSentinel imports ctypes or calls Win32.
     spawn(argv, env=None, log_path=None) -> ProcessId   detached, stdin devnull, no fds leak
     seal(data, key_dir) / unseal(blob, key_dir); SEAL_METHOD "dpapi" | "keyfile"
     TamperError (InsecureKeyError for a key file with loose permissions or a foreign owner)
+    open_folder(path)              shows a folder in the file manager (Explorer, xdg-open)
     arp_seen(addresses, timeout) -> set   who answers an ARP request sent now (fresh answers only);
                                    ArpUnavailableError when this process cannot send one
 """
@@ -33,6 +34,7 @@ arp_seen = _backend.arp_seen
 InstanceLock = _backend.InstanceLock
 is_alive = _backend.is_alive
 kill = _backend.kill
+open_folder = _backend.open_folder
 process_id = _backend.process_id
 seal = _backend.seal
 spawn = _backend.spawn
@@ -49,6 +51,7 @@ __all__ = [
     "arp_seen",
     "is_alive",
     "kill",
+    "open_folder",
     "process_id",
     "seal",
     "spawn",

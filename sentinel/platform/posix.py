@@ -313,3 +313,9 @@ def arp_seen(addresses: Sequence[str], timeout: float) -> set[str]:
     finally:
         sock.close()
     return seen
+
+
+def open_folder(path: Path) -> None:
+    """Show a folder in the desktop's file manager (xdg-open); OSError if there is none."""
+    subprocess.Popen(["xdg-open", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)

@@ -7,6 +7,7 @@ Win32 call names the Microsoft Learn page its signature and constants were check
 from __future__ import annotations
 
 import ctypes
+import os
 import socket
 import struct
 import subprocess
@@ -431,3 +432,9 @@ def arp_seen(addresses: Sequence[str], timeout: float) -> set[str]:
     if codes and all(code == ERROR_NOT_SUPPORTED for code in codes.values()):
         raise ArpUnavailableError("ResolveIpNetEntry2 is not supported here (ERROR_NOT_SUPPORTED)")
     return {address for address, code in codes.items() if code == 0}
+
+
+def open_folder(path: Path) -> None:
+    """Show a folder in Explorer. os.startfile calls ShellExecuteW with the "open" verb:
+    https://learn.microsoft.com/windows/win32/api/shellapi/nf-shellapi-shellexecutew"""
+    os.startfile(str(path))

@@ -4,7 +4,7 @@
     recording/  the database and the CSV files: what happened, kept
     keepalive/  the app <-> guard pact (pact: files, staleness, signed exit; watch: restart loop)
                 and the app's half of it (partner: heartbeat, watching the guard)
-    web/        the local HTTP API
+    web/        the one HTTP server: JSON API, live dashboard and login, Prometheus metrics
     screens/    screenshots and privacy mode
     access/     the password vault and lockouts
 

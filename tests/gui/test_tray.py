@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -15,55 +16,98 @@ import pytest
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers import gui_fakes as F
 from sentinel.config.model import Config, SystemSettings, TrayVisibility
-from sentinel.events import Health
+from sentinel.events import Component, Health, IncidentConfirmed, IncidentOpened
+from sentinel.gui.desktop import MENU_ACTIONS
 from sentinel.gui.icons import Shade, clients_icon
-from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, TrayMenu, fit_image, tray_views
+from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, fit_image, standard_menu, tray_views
+from sentinel.today import Today, advance
 
 SCREENSHOTS = screenshot_dir()
 DEADLINE_S = 5.0
 
 
+def views(status, events=(), now=F.NOW):
+    """tray_views with the Today picture the desktop would have after `events` and `status`."""
+    today = Today()
+    for event in (*events, status):
+        today = advance(today, event, now)
+    return tray_views(status, today, now)
+
+
 def test_views_normal():
-    views = tray_views(F.normal(), F.NOW)
-    assert [views[k].shade for k in ("router", "server", "internet")] == [Shade.OK] * 3
-    assert views["router"].tooltip.startswith("Router: OK since ") and views["router"].tooltip.endswith("(1 ms)")
-    assert views["clients"].count == 6
-    assert views["clients"].tooltip == "Clients: 6 of 12 PCs in session"
+    shown = views(F.normal())
+    assert [shown[k].shade for k in ("router", "server", "internet")] == [Shade.OK] * 3
+    clock = time.strftime("%H:%M:%S", time.localtime(F.NOW - 3 * 3600))
+    assert shown["router"].tooltip == f"Router: OK since {clock}"
+    assert shown["clients"].count == 6
+    assert shown["clients"].tooltip == "Clients: 6 of 12 PCs in session"
+
+
+def test_views_do_not_change_per_tick():
+    """Latency is not in a tooltip: the icons are redrawn only when what they show changes."""
+    first = views(F.normal())
+    later = F.normal(at=F.NOW + 2)
+    faster = dataclasses.replace(later, targets=tuple(dataclasses.replace(t, latency_ms=(t.latency_ms or 0) + 7)
+                                                      for t in later.targets))
+    assert views(faster, events=(F.normal(),), now=F.NOW + 2) == first
 
 
 def test_views_outage_router_down_internet_unknown():
-    views = tray_views(F.outage(), F.NOW)
-    assert views["router"].shade is Shade.DOWN
+    shown = views(F.outage())
+    assert shown["router"].shade is Shade.DOWN
     clock = time.strftime("%H:%M:%S", time.localtime(F.NOW - 210))
-    assert views["router"].tooltip == f"Router: DOWN since {clock}"
-    assert views["internet"].shade is Shade.UNKNOWN and views["internet"].tooltip.startswith("Internet: unknown")
-    assert views["server"].shade is Shade.OK
-    assert views["clients"].tooltip.endswith("(frozen during outage)")
+    assert shown["router"].tooltip == f"Router: DOWN since {clock}"
+    assert shown["internet"].shade is Shade.UNKNOWN and shown["internet"].tooltip.startswith("Internet: unknown")
+    assert shown["server"].shade is Shade.OK
+    assert shown["clients"].tooltip.endswith("(frozen during outage)")
+
+
+def test_a_lan_link_outage_is_red_on_every_infra_icon():
+    lost = F.status(link_up=False, frozen=True,
+                    targets_=F.targets(Health.UNKNOWN, Health.UNKNOWN, Health.UNKNOWN, down_for=30))
+    events = (IncidentOpened("k", Component.LAN_LINK, F.NOW - 30, 0),
+              IncidentConfirmed("k", Component.LAN_LINK, F.NOW - 30, F.NOW - 20, 0))
+    shown = views(lost, events)
+    assert [shown[k].shade for k in ("router", "server", "internet")] == [Shade.DOWN] * 3
+    assert shown["router"].tooltip.startswith("Router: unreachable, LAN link DOWN since ")
 
 
 def test_views_failing_is_still_white_but_says_so_and_unconfigured_is_grey():
     status = F.status(targets_=F.targets(Health.FAILING, Health.UNCONFIGURED, Health.UP, down_for=4))
-    views = tray_views(status, F.NOW)
-    assert views["router"].shade is Shade.OK and "not answering since" in views["router"].tooltip
-    assert views["server"].shade is Shade.UNKNOWN and views["server"].tooltip == "Server: not configured"
-    assert tray_views(None, F.NOW)["router"].tooltip == "Router: starting"
-    other_day = tray_views(F.outage(), F.NOW + 2 * 86400)["router"].tooltip
+    shown = views(status)
+    assert shown["router"].shade is Shade.OK and "not answering since" in shown["router"].tooltip
+    assert shown["server"].shade is Shade.UNKNOWN and shown["server"].tooltip == "Server: not configured"
+    assert tray_views(None, Today(), F.NOW)["router"].tooltip == "Router: starting"
+    other_day = views(F.outage(), now=F.NOW + 2 * 86400)["router"].tooltip
     assert " since " in other_day and ":" in other_day and len(other_day) < 40
 
 
 def test_tooltips_fit_windows_limit():
-    status = F.twenty_in_session()
-    assert all(len(v.tooltip) <= 127 for v in tray_views(status, F.NOW).values())
+    assert all(len(v.tooltip) <= 127 for v in views(F.twenty_in_session()).values())
 
 
-def test_menu_texts_and_callbacks():
+def _menu(calls, privacy_on=False, setup_needed=False):
+    actions = {name: (lambda name=name: calls.append(name)) for name in MENU_ACTIONS}
+    return standard_menu(actions, lambda: "Privacy mode (on)\u2026" if privacy_on else "Privacy mode\u2026",
+                         lambda: setup_needed)
+
+
+def test_menu_texts_order_separator_and_callbacks():
     calls = []
-    menu = TrayMenu(*(lambda name=name: calls.append(name) for name in ("show", "privacy", "test", "exit")))
-    entries = menu.entries()
-    assert [label for label, _ in entries] == ["Show status", "Privacy mode\u2026", "Send test message", "Exit\u2026"]
-    for _, callback in entries:
-        callback()
-    assert calls == ["show", "privacy", "test", "exit"]
+    entries = _menu(calls).entries()
+    labels = [entry[0] if entry else "---" for entry in entries]
+    assert labels == ["Show status", "Settings\u2026", "Privacy mode\u2026", "Send test message",
+                      "Open data folder", "About", "---", "Exit\u2026"]
+    for entry in entries:
+        if entry:
+            entry[1]()
+    assert calls == ["show_status", "settings", "privacy", "send_test", "open_data", "about", "exit"]
+
+
+def test_menu_shows_privacy_state_and_offers_the_setup_until_it_is_done():
+    labels = [e[0] for e in _menu([], privacy_on=True, setup_needed=True).entries() if e]
+    assert labels[:3] == ["Show status", "Finish setup\u2026", "Privacy mode (on)\u2026"]
+    assert "Settings\u2026" not in labels
 
 
 def test_fit_image_centres_a_square_icon_in_a_tall_slot():
@@ -186,8 +230,8 @@ def _show_all(pystray):
     """Real pystray icons for a normal cafe, all four asked to show."""
     from sentinel.gui.tray import PystrayTrayIcons
 
-    tray = PystrayTrayIcons(pystray, TrayMenu(lambda: None, lambda: None, lambda: None, lambda: None))
-    for view in tray_views(F.normal(), F.NOW).values():
+    tray = PystrayTrayIcons(pystray, _menu([]))
+    for view in views(F.normal()).values():
         tray.update(view)
     for kind in KINDS:
         tray.show(kind)
@@ -235,7 +279,7 @@ def test_an_icon_whose_loop_died_is_replaced(trayer, gui_display, monkeypatch):
         assert _wait(lambda: set(_docked(gui_display.display)) == set(KINDS)), _tree(gui_display.display)
         lost = tray.running_icons()["router"]
         _XorgPatch.unblock(lost)  # as if the X connection dropped: the loop ends with an error
-        tray.update(tray_views(F.outage(), F.NOW)["router"])
+        tray.update(views(F.outage())["router"])
         assert _wait(lambda: tray.running_icons().get("router") not in (None, lost))
         assert _wait(lambda: "router" in _docked(gui_display.display)), _tree(gui_display.display)
         assert tray.running_icons()["router"].title.startswith("Router: DOWN since ")
@@ -251,10 +295,9 @@ def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
     pystray = _xorg_pystray(monkeypatch)
 
     clicks = []
-    menu = TrayMenu(lambda: clicks.append("show"), lambda: None, lambda: None, lambda: None)
-    tray = PystrayTrayIcons(pystray, menu)
+    tray = PystrayTrayIcons(pystray, _menu(clicks))
     try:
-        for view in tray_views(F.outage(), F.NOW).values():
+        for view in views(F.outage()).values():
             tray.update(view)
         for kind in KINDS:
             tray.show(kind)
@@ -266,7 +309,7 @@ def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
         # the badge is drawn at the slot size and changes with the count
         assert _wait(lambda: icons["clients"].icon.size == _slot_size(display, "clients"))
         before = icons["clients"].icon.tobytes()
-        tray.update(tray_views(F.twenty_in_session(), F.NOW)["clients"])
+        tray.update(views(F.twenty_in_session())["clients"])
         assert _wait(lambda: icons["clients"].icon.tobytes() != before)
         assert icons["clients"].title == "Clients: 20 of 20 PCs in session"
         assert icons["router"].title.startswith("Router: DOWN since ")
@@ -279,7 +322,7 @@ def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
             x, y = (int(v) for v in geometry.lstrip("+").split("+"))
             subprocess.run(["xdotool", "mousemove", str(x + 5), str(y + 5), "click", "1"],
                            env=gui_display.env(), check=True, timeout=10)
-            assert _wait(lambda: clicks == ["show"])
+            assert _wait(lambda: clicks == ["show_status"])
 
         tray.hide("server")
         assert _wait(lambda: set(_docked(display)) == set(KINDS) - {"server"}), _tree(display)
@@ -312,3 +355,43 @@ def _screenshot_tray(display: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image = image.resize((image.width * 3, image.height * 3), Image.Resampling.NEAREST)
     image.save(SCREENSHOTS / "tray.png", optimize=True)
+
+
+def _tray_layout(display: str) -> list[tuple[str, int, int, int]]:
+    """(kind, width, height, x on screen) of our icons docked in the panel, left to right."""
+    icons = []
+    for line in _docked(display).values():
+        kind = line.rsplit('"CafeSentinel-', 1)[1].split('"')[0]
+        size, position = line.split()[-2:]
+        width, height = (int(v) for v in size.split("+")[0].split("x"))
+        icons.append((kind, width, height, int(position.lstrip("+").split("+")[0])))
+    return sorted(icons, key=lambda icon: icon[3])
+
+
+SAMPLE_S, SAMPLES = 0.5, 60  # 30 s of --demo: the router blip, PCs coming and going, the internet outage
+
+
+@pytest.mark.needs_display
+def test_icons_sit_still_through_30_s_of_demo(trayer, gui_display, tmp_path):
+    """Every sample shows the four icons at the tray's slot size, in one order (no re-docking)."""
+    from tests.helpers.apprun import AppRun
+
+    app = AppRun(AppRun.command("--demo", "--data-dir", str(tmp_path / "data")), env={"DISPLAY": gui_display.display})
+    try:
+        app.wait_line("CafeSentinel demo")
+        assert _wait(lambda: len(_tray_layout(gui_display.display)) == 4, 20), _tree(gui_display.display)
+        first = _tray_layout(gui_display.display)
+        order = [kind for kind, *_ in first]
+        slot = {(w, h) for _, w, h, _ in first}
+        assert len(slot) == 1 and min(next(iter(slot))) >= 16, first
+        bad = []
+        stop = threading.Event()
+        for n in range(SAMPLES):
+            layout = _tray_layout(gui_display.display)
+            if [kind for kind, *_ in layout] != order or {(w, h) for _, w, h, _ in layout} != slot:
+                bad.append((n, layout))
+            stop.wait(SAMPLE_S)
+        assert app.proc.poll() is None, app.stderr_tail()
+        assert not bad, f"{len(bad)} of {SAMPLES} samples differ from {first}: {bad[:5]}"
+    finally:
+        app.kill()

@@ -61,42 +61,70 @@ def vault(tmp_path):
     return Vault(tmp_path / "data", platform)
 
 
+PATHS = {"router": "targets.router", "server": "targets.server", "internet": "targets.internet",
+         "secondary": "verification_settings.secondary_target", "pc_subnet": "monitor_settings.pc_subnet",
+         "pc_start_range": "monitor_settings.pc_start_range", "pc_count": "monitor_settings.pc_count",
+         "shop_name": "discord_settings.shop_name", "webhook_alerts": "discord_settings.webhook_alerts",
+         "webhook_occupancy": "discord_settings.webhook_occupancy",
+         "webhook_screenshots": "discord_settings.webhook_screenshots"}
+
+
+def entry(wizard, name):
+    """A field of the wizard: a password entry, or the shared config form's entry."""
+    return wizard.passwords[name] if name in wizard.passwords else wizard.form.widgets[PATHS[name]]
+
+
+def type_field(wizard, name, text):
+    if name in wizard.passwords:
+        type_into(wizard.passwords[name], text)
+    else:
+        wizard.form.set_value(PATHS[name], text)
+
+
+def msg(wizard, name):
+    return wizard.message(name if name in wizard.passwords else PATHS[name])
+
+
+def bad(wizard, name):
+    return wizard.has_problem(name if name in wizard.passwords else PATHS[name])
+
+
 def open_wizard(root, vault, rec, **kwargs):
     from sentinel.gui.wizard import SetupWizard
 
     kwargs.setdefault("suggest_router", lambda: ROUTER)
     wizard = SetupWizard(root, vault, on_done=rec.on_done, send_test=rec.send_test, on_cancel=rec.on_cancel,
                          now=lambda: T0, **kwargs)
-    assert pump(root, lambda: wizard.winfo_viewable() and wizard.focus_get() is wizard.entries["admin"])
+    assert pump(root, lambda: wizard.winfo_viewable() and wizard.focus_get() is wizard.passwords["admin"])
     return wizard
 
 
 def fill_passwords(wizard, admin="owner-secret", privacy="privacy-please", admin2=None, privacy2=None):
-    type_into(wizard.entries["admin"], admin)
-    type_into(wizard.entries["admin_confirm"], admin if admin2 is None else admin2)
-    type_into(wizard.entries["privacy"], privacy)
-    type_into(wizard.entries["privacy_confirm"], privacy if privacy2 is None else privacy2)
+    type_field(wizard, "admin", admin)
+    type_field(wizard, "admin_confirm", admin if admin2 is None else admin2)
+    type_field(wizard, "privacy", privacy)
+    type_field(wizard, "privacy_confirm", privacy if privacy2 is None else privacy2)
 
 
 def test_suggestions_are_prefilled_text(root, vault):
     rec = Recorder()
     wizard = open_wizard(root, vault, rec)
-    get = {name: entry.get() for name, entry in wizard.entries.items()}
+    get = {name: wizard.form.value(path) for name, path in PATHS.items()}
     assert (get["router"], get["internet"], get["secondary"]) == (ROUTER, "8.8.8.8", "1.1.1.1")
     assert get["pc_subnet"] == "198.51.100"  # from the suggested router
-    assert wizard.message("router") == "Suggested: this PC's default gateway."
+    assert msg(wizard, "router") == "Suggested: this PC's default gateway."
     assert wizard.pc_preview.cget("text") == "PC-1 = 198.51.100.110  \u2026  PC-20 = 198.51.100.129"
-    type_into(wizard.entries["pc_count"], "5")
+    type_field(wizard, "pc_count", "5")
     assert pump(root, lambda: wizard.pc_preview.cget("text").endswith("PC-5 = 198.51.100.114"))
     fill_passwords(wizard)
-    type_into(wizard.entries["webhook_alerts"], HOOK)
+    type_field(wizard, "webhook_alerts", HOOK)
     capture_png(wizard, SCREENSHOTS / "wizard.png")
 
 
 def test_no_gateway_found_leaves_router_empty(root, vault):
     wizard = open_wizard(root, vault, Recorder(), suggest_router=lambda: None)
-    assert wizard.entries["router"].get() == ""
-    assert wizard.message("router") == ""
+    assert wizard.form.value("targets.router") == ""
+    assert msg(wizard, "router") == "This PC's default gateway, usually."
 
 
 @pytest.mark.parametrize("passwords, field, message", [
@@ -113,9 +141,9 @@ def test_bad_passwords_are_rejected_next_to_the_field(root, vault, passwords, fi
     wizard = open_wizard(root, vault, rec)
     fill_passwords(wizard, **passwords)
     wizard.finish_button.invoke()
-    assert pump(root, lambda: wizard.has_problem(field))
-    assert wizard.message(field) == message
-    assert pump(root, lambda: wizard.focus_get() is wizard.entries[field])  # the first bad field
+    assert pump(root, lambda: bad(wizard, field))
+    assert msg(wizard, field) == message
+    assert pump(root, lambda: wizard.focus_get() is entry(wizard, field))  # the first bad field
     assert rec.done == [] and vault.check(T0).state is VaultState.NEEDS_SETUP
 
 
@@ -123,24 +151,28 @@ def test_invalid_pc_range_and_target_show_config_problems(root, vault):
     rec = Recorder()
     wizard = open_wizard(root, vault, rec)
     fill_passwords(wizard)
-    type_into(wizard.entries["pc_start_range"], "250")
-    type_into(wizard.entries["pc_count"], "20")
-    type_into(wizard.entries["router"], "not a host!")
-    type_into(wizard.entries["webhook_occupancy"], "https://example.com/hook")
+    type_field(wizard, "pc_start_range", "250")
+    type_field(wizard, "pc_count", "20")
+    type_field(wizard, "router", "not a host!")
+    type_field(wizard, "webhook_occupancy", "https://example.com/hook")
     wizard.finish_button.invoke()
     pump(root)
-    assert wizard.has_problem("pc_count")
-    assert wizard.message("pc_count").startswith("monitor_settings.pc_count: PC range 198.51.100.250 + 20 PCs")
-    assert wizard.message("router") == 'targets.router: is not an IP address or host name (got "not a host!")'
-    assert wizard.message("webhook_occupancy").startswith("discord_settings.webhook_occupancy: is not a Discord")
-    assert not wizard.has_problem("admin") and not wizard.has_problem("internet")
+    assert bad(wizard, "pc_count")
+    assert msg(wizard, "pc_count") == ("The last PC would be 198.51.100.269, but addresses end at .254: "
+                                      "at most 5 PCs from .250.")
+    assert msg(wizard, "router").startswith("Is not an IP address or host name")
+    assert "not a host!" in msg(wizard, "router") and "targets." not in msg(wizard, "router")
+    assert msg(wizard, "webhook_occupancy").startswith("This is not a Discord webhook address.")
+    assert not bad(wizard, "admin") and not bad(wizard, "internet")
     assert wizard.general_message == ""  # no derived "enabled but no webhook" noise
     assert rec.done == [] and vault.check(T0).state is VaultState.NEEDS_SETUP
     capture_png(wizard, SCREENSHOTS / "wizard-problems.png")
-    # fixing them clears the messages and finishes
-    type_into(wizard.entries["pc_start_range"], "200")
-    type_into(wizard.entries["router"], ROUTER)
-    type_into(wizard.entries["webhook_occupancy"], "")
+    # fixing a field clears its message at once, before Finish
+    type_field(wizard, "pc_start_range", "200")
+    assert pump(root, lambda: not bad(wizard, "pc_count"))
+    assert msg(wizard, "pc_count") == "" and bad(wizard, "router")
+    type_field(wizard, "router", ROUTER)
+    type_field(wizard, "webhook_occupancy", "")
     wizard.finish_button.invoke()
     assert pump(root, lambda: rec.done)
 
@@ -148,21 +180,21 @@ def test_invalid_pc_range_and_target_show_config_problems(root, vault):
 def test_non_numeric_count_is_named(root, vault):
     wizard = open_wizard(root, vault, Recorder())
     fill_passwords(wizard)
-    type_into(wizard.entries["pc_count"], "twenty")
+    type_field(wizard, "pc_count", "twenty")
     wizard.finish_button.invoke()
     pump(root)
-    assert wizard.message("pc_count") == 'monitor_settings.pc_count: must be a whole number from 0 to 254 (got "twenty")'
+    assert msg(wizard, "pc_count") == 'Must be a whole number from 0 to 254 (you typed "twenty").'
 
 
 def test_valid_setup_saves_vault_and_hands_over_config(root, vault):
     rec = Recorder()
     wizard = open_wizard(root, vault, rec)
     fill_passwords(wizard)
-    type_into(wizard.entries["server"], "198.51.100.2")
-    type_into(wizard.entries["shop_name"], "Net Zone")
-    type_into(wizard.entries["webhook_alerts"], HOOK)
-    type_into(wizard.entries["pc_count"], "12")
-    wizard.entries["privacy_confirm"].focus_force()
+    type_field(wizard, "server", "198.51.100.2")
+    type_field(wizard, "shop_name", "Net Zone")
+    type_field(wizard, "webhook_alerts", HOOK)
+    type_field(wizard, "pc_count", "12")
+    wizard.passwords["privacy_confirm"].focus_force()
     wizard.finish_button.invoke()
     assert pump(root, lambda: len(rec.done) == 1)
     assert not wizard.winfo_exists()
@@ -219,51 +251,47 @@ def test_tampered_setup_shows_notice_and_records_it(root, vault):
     assert reopened.history[0]["what"] == "tampered: the vault file was deleted"
 
 
-def test_send_test_runs_the_injected_function_off_the_tk_thread(root, vault):
-    rec = Recorder(outcome=[("alerts", True, ""), ("occupancy", False, "HTTP 404: unknown webhook")])
+def test_send_test_per_webhook_with_a_clear_result_per_kind(root, vault):
+    rec = Recorder(outcome=[("alerts", True, "delivered"), ("occupancy", False, "no webhook configured"),
+                            ("screenshots", False, "no webhook configured")])
     wizard = open_wizard(root, vault, rec)
-    type_into(wizard.entries["webhook_alerts"], HOOK)
-    type_into(wizard.entries["webhook_occupancy"], HOOK.replace("123456", "654321"))
-    type_into(wizard.entries["shop_name"], "Net Zone")
-    wizard.send_test_button.invoke()
-    assert pump(root, lambda: "FAILED" in wizard.send_test_message)
-    assert wizard.send_test_message == "alerts: sent\noccupancy: FAILED \u2014 HTTP 404: unknown webhook"
-    assert len(rec.tests) == 1 and rec.threads == ["wizard-send-test"]
-    sent = rec.tests[0]
-    assert sent.discord_settings.enabled and sent.discord_settings.shop_name == "Net Zone"
-    assert sent.discord_settings.webhook_alerts == HOOK
-    assert str(wizard.send_test_button.cget("state")) == "normal"
-    assert rec.done == []  # a test is not a setup
-
-
-def test_send_test_without_webhooks_or_with_a_bad_one(root, vault):
-    rec = Recorder()
-    wizard = open_wizard(root, vault, rec)
-    wizard.send_test_button.invoke()
+    form = wizard.form
+    type_field(wizard, "webhook_alerts", HOOK)
+    assert form.vars["discord_settings.enabled"].get()  # a first webhook turns Discord on
+    type_field(wizard, "shop_name", "Net Zone")
+    form.webhooks["discord_settings.webhook_alerts"].test_button.invoke()
+    assert pump(root, lambda: "sent" in form.test_message("discord_settings.webhook_alerts"))
+    assert form.test_message("discord_settings.webhook_alerts") == "Alerts: sent \u2713"
+    assert str(form.test_labels["discord_settings.webhook_alerts"].cget("style")) == "Form.Ok.TLabel"  # not red
+    assert rec.threads == ["settings-send-test"]
+    sent = rec.tests[0].discord_settings
+    assert sent.webhook_alerts == HOOK and sent.webhook_occupancy == "" and sent.shop_name == "Net Zone"
+    form.webhooks["discord_settings.webhook_occupancy"].test_button.invoke()
     pump(root)
-    assert wizard.send_test_message == "Enter at least one webhook URL first."
-    type_into(wizard.entries["webhook_alerts"], "http://198.51.100.9/api/webhooks/1/x")
-    wizard.send_test_button.invoke()
-    pump(root)
-    assert wizard.send_test_message == "Fix the webhook problems first."
-    assert wizard.message("webhook_alerts").startswith("discord_settings.webhook_alerts: must be on discord.com")
-    assert rec.tests == []
+    assert form.test_message("discord_settings.webhook_occupancy") == "Occupancy: off (no webhook)"
+    assert len(rec.tests) == 1 and rec.done == []  # a test is not a setup
 
 
-def test_send_test_exception_is_shown(root, vault):
+def test_send_test_failure_and_a_bad_address(root, vault):
     rec = Recorder(error=ConnectionError("connection refused"))
     wizard = open_wizard(root, vault, rec)
-    type_into(wizard.entries["webhook_alerts"], HOOK)
-    wizard.send_test_button.invoke()
-    assert pump(root, lambda: "FAILED" in wizard.send_test_message)
-    assert wizard.send_test_message == "discord: FAILED \u2014 connection refused"
+    form = wizard.form
+    type_field(wizard, "webhook_alerts", HOOK)
+    form.webhooks["discord_settings.webhook_alerts"].test_button.invoke()
+    assert pump(root, lambda: "not sent" in form.test_message("discord_settings.webhook_alerts"))
+    assert form.test_message("discord_settings.webhook_alerts") == "Alerts: not sent \u2014 connection refused"
+    type_field(wizard, "webhook_screenshots", "http://198.51.100.9/api/webhooks/1/x")
+    form.webhooks["discord_settings.webhook_screenshots"].test_button.invoke()
+    pump(root)
+    assert form.test_message("discord_settings.webhook_screenshots") == "Fix the address first."
+    assert len(rec.tests) == 1
 
 
 def test_escape_cancels(root, vault):
     rec = Recorder()
     wizard = open_wizard(root, vault, rec)
-    wizard.entries["admin"].focus_force()
-    assert pump(root, lambda: wizard.focus_get() is wizard.entries["admin"])
-    wizard.entries["admin"].event_generate("<Escape>")
+    wizard.passwords["admin"].focus_force()
+    assert pump(root, lambda: wizard.focus_get() is wizard.passwords["admin"])
+    wizard.passwords["admin"].event_generate("<Escape>")
     assert pump(root, lambda: rec.cancelled == 1)
     assert not wizard.winfo_exists() and rec.done == []

@@ -25,11 +25,12 @@ def skip_unless_available() -> None:
         pytest.skip("needs Debian's prometheus package (scripts/setup.sh installs it)")
 
 
-def write_config(directory: Path, app_port: int, token_file: Path) -> Path:
+def write_config(directory: Path, app_port: int, token_file: Path, rules: Path | None = None) -> Path:
     config = {
         "global": {"scrape_interval": f"{SCRAPE_S:g}s", "evaluation_interval": f"{SCRAPE_S:g}s"},
+        "rule_files": [str(rules)] if rules else [],
         "scrape_configs": [{
-            "job_name": "cafesentinel",
+            "job_name": "cafesentinel-test-cafe",
             "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
             "static_configs": [{"targets": [f"127.0.0.1:{app_port}"], "labels": {"branch": "test-cafe"}}],
         }],

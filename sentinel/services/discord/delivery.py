@@ -269,6 +269,7 @@ class Delivery:
         self._limits = limits if limits is not None else RateLimits()
         self._counters = Counters()
         self._last_status: DeliveryStatus | None = None
+        self._last_delivered_wall: float | None = None  # when Discord last confirmed a message (the window)
         parts = SenderParts(outbox, self._limits, self._counters, self._usable_url, self._on_outcome,
                             self.store_pending, wall_clock, mono_clock, rand, timeout, backoff, session_factory)
         self._senders = {kind: Sender(kind, parts) for kind in KINDS}
@@ -420,6 +421,8 @@ class Delivery:
     # -- what the senders report -----------------------------------------------------------
 
     def _on_outcome(self, kind: str, action: str, url: str) -> None:
+        if action == "delivered":
+            self._last_delivered_wall = self._wall()
         if action == "dead":
             with self._lock:
                 if self._url_of(kind) == url:
@@ -439,11 +442,13 @@ class Delivery:
             return
         backlog = self._outbox.backlog()
         status = DeliveryStatus(backlog=tuple((k, backlog.get(k, 0)) for k in KINDS), dead=self.dead_kinds(),
-                                at_wall=self._wall(), throttled=self._throttled_kinds())
+                                at_wall=self._wall(), throttled=self._throttled_kinds(),
+                                delivered=self._counters.snapshot().delivered,
+                                last_delivered_wall=self._last_delivered_wall)
         with self._lock:
             last = self._last_status
-            if not force and last is not None and (last.backlog, last.dead, last.throttled) == (
-                    status.backlog, status.dead, status.throttled):
+            if not force and last is not None and (last.backlog, last.dead, last.throttled, last.delivered) == (
+                    status.backlog, status.dead, status.throttled, status.delivered):
                 return
             self._last_status = status
         try:

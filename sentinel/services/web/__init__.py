@@ -1,1 +1,1 @@
-"""The local HTTP server: the JSON API (and the latest status it serves)."""
+"""The one HTTP server: the JSON API, the live dashboard (SSE) behind a login, and /metrics."""

@@ -24,16 +24,30 @@ class EventHub:
         self.boot = secrets.token_hex(4)
         self.seq = 1
         self._built: tuple[int, bytes] | None = None
-        self._changed: asyncio.Event | None = None
+        self._waiters: set[asyncio.Future] = set()  # one per client waiting for a change
         self._building: asyncio.Lock | None = None
         self.clients = 0
 
     def changed(self) -> None:
         """On the loop: the picture changed."""
         self.seq += 1
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = asyncio.Event()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+
+    async def _wait_change(self, seq: int, timeout: float) -> bool:
+        """True once the picture is newer than `seq`, False after `timeout`."""
+        if self.seq != seq:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(False))
+        self._waiters.add(waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiters.discard(waiter)
 
     @property
     def last_id(self) -> str:
@@ -52,23 +66,16 @@ class EventHub:
     async def serve(self, send: Callable[[bytes], Awaitable[None]], last_event_id: str,
                     in_worker: Callable[..., Awaitable]) -> None:
         """Until the client goes away (send raises) or the server stops (cancelled)."""
-        if self._changed is None:
-            self._changed = asyncio.Event()
         self.clients += 1
         try:
             await send(b"retry: %d\n\n" % RETRY_MS)
             sent = last_event_id.strip()
             while True:
-                wake = self._changed
                 seq, frame = await self._frame(in_worker)
                 if f"{self.boot}-{seq}" != sent:
                     await send(frame)
                     sent = f"{self.boot}-{seq}"
-                if self.seq != seq:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
-                except asyncio.TimeoutError:
+                if not await self._wait_change(seq, KEEPALIVE_S):
                     await send(b": keep-alive\n\n")
         finally:
             self.clients -= 1

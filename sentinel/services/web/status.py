@@ -66,6 +66,7 @@ class StatusBoard:
             return out
         out["monitor"] = {
             "at": stamp(status.at_wall),
+            "at_wall": status.at_wall,
             "configured": status.configured,
             "lan_link_up": status.link_up,
             "occupancy_frozen": status.frozen,

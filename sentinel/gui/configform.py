@@ -1,0 +1,513 @@
+"""The one form for config.json, shared by the setup wizard and Settings (Tk thread only).
+
+Every key has a field with a plain label, grouped as the owner thinks of them. Validation is
+the config's own (`config_from_dict`, as `--check-config`), but what the owner reads under a
+field is said in plain words: JSON paths stay in the log and in `--check-config`. A problem
+shown under a field goes away as soon as the field is fixed. Webhook tokens are masked until
+revealed; each webhook has its own *Send test*.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import tkinter as tk
+from dataclasses import dataclass
+from tkinter import ttk
+from typing import Callable
+
+from sentinel.config.model import DAYS, Config, config_from_dict, mask_webhook
+from sentinel.gui.forms import set_text
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 50
+KIND_NAMES = {"alerts": "Alerts", "occupancy": "Occupancy", "screenshots": "Screenshots", "discord": "Discord"}
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+
+SendTest = Callable[[Config], "list[tuple[str, bool, str]]"]
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str  # JSON path in config.json, e.g. "monitor_settings.pc_count"
+    label: str
+    kind: str = "text"  # text, number, bool, webhook, names, days, dates, choice
+    hint: str = ""
+    width: int = 26
+    choices: tuple[str, ...] = ()
+
+
+GROUPS: tuple[tuple[str, tuple[Field, ...]], ...] = (
+    ("What to watch", (
+        Field("targets.router", "Router", hint="This PC's default gateway, usually."),
+        Field("targets.server", "Server", hint="Game or boot server on the LAN (optional)."),
+        Field("targets.internet", "Internet", hint="A reliable host on the internet."),
+        Field("verification_settings.secondary_target", "Second internet host",
+              hint="The internet counts as down only if both fail."),
+    )),
+    ("Client PCs", (
+        Field("monitor_settings.pc_subnet", "PC subnet", hint="First three parts, like 192.168.1", width=16),
+        Field("monitor_settings.pc_start_range", "First PC address", "number", width=8),
+        Field("monitor_settings.pc_count", "Number of PCs", "number", width=8),
+        Field("monitor_settings.pc_names", "PC names", "names",
+              hint="One per line: 192.168.1.110 = VIP-1 (others are PC-1, PC-2, ...)."),
+        Field("monitor_settings.arp_presence", "Count PCs that block ping but answer ARP as seen", "bool"),
+    )),
+    ("Discord", (
+        Field("discord_settings.enabled", "Send messages to Discord", "bool"),
+        Field("discord_settings.shop_name", "Shop name", width=40),
+        Field("discord_settings.webhook_alerts", "Alerts webhook", "webhook", width=40),
+        Field("discord_settings.webhook_occupancy", "Occupancy webhook", "webhook", width=40),
+        Field("discord_settings.webhook_screenshots", "Screenshots webhook", "webhook", width=40,
+              hint="An empty webhook turns that message kind off."),
+        Field("discord_settings.status_board", "Keep one status message up to date in the alerts channel", "bool"),
+    )),
+    ("Checks", (
+        Field("monitor_settings.interval_seconds", "Check every (seconds)", "number", width=8),
+        Field("monitor_settings.ping_timeout_seconds", "Wait for an answer (seconds)", "number", width=8),
+        Field("verification_settings.retry_delay_seconds", "Ask again after (seconds)", "number", width=8),
+        Field("verification_settings.min_incident_duration_seconds", "Outage after (seconds)", "number", width=8,
+              hint="Shorter failures are blips: counted, never alerted."),
+    )),
+    ("Alerts", (
+        Field("alert_settings.reminder_minutes", "Remind while down (minutes)", "number", width=8,
+              hint="0 = no reminders."),
+        Field("alert_settings.flap_blips", "Unstable after (blips)", "number", width=8),
+        Field("alert_settings.flap_window_minutes", "... within (minutes)", "number", width=8),
+        Field("alert_settings.closed_hours_alerts", "Alert outside opening hours too", "bool"),
+    )),
+    ("Sessions", (
+        Field("occupancy_settings.enabled", "Track PC sessions", "bool"),
+        Field("occupancy_settings.mode", "Mode", "choice", width=12, choices=("session",)),
+        Field("occupancy_settings.min_session_minutes", "A session after (minutes)", "number", width=8),
+        Field("occupancy_settings.batch_delay_seconds", "Group session messages for (seconds)", "number", width=8),
+        Field("occupancy_settings.hourly_snapshot_enabled", "Post occupancy snapshots", "bool"),
+        Field("occupancy_settings.snapshot_interval_minutes", "Snapshot every (minutes)", "number", width=8),
+    )),
+    ("Screenshots", (
+        Field("screenshot_settings.enabled", "Take screenshots", "bool"),
+        Field("screenshot_settings.interval_minutes", "Every (minutes)", "number", width=8),
+        Field("screenshot_settings.quality", "Quality (1-100)", "number", width=8),
+        Field("screenshot_settings.resize_ratio", "Scale (0.1-1.0)", "number", width=8),
+        Field("screenshot_settings.privacy_minutes", "Privacy mode lasts (minutes)", "number", width=8),
+    )),
+    ("Opening hours", (
+        Field("schedule_settings.enabled", "Use opening hours", "bool"),
+        Field("schedule_settings.days", "Hours", "days", hint='Like 10:00-02:00, "closed", or 00:00-24:00.'),
+        Field("schedule_settings.closed_dates", "Closed on", "dates", width=40,
+              hint="Dates like 2026-12-25, separated by commas."),
+    )),
+    ("Reports", (
+        Field("report_settings.daily_digest", "Post a daily summary at closing time", "bool"),
+        Field("report_settings.monthly_report", "Post last month's ISP report on the 1st", "bool"),
+        Field("report_settings.evidence_retention_days", "Keep evidence for (days)", "number", width=8),
+    )),
+    ("Tray", (
+        Field("system_settings.tray_visibility.router", "Router icon", "bool"),
+        Field("system_settings.tray_visibility.server", "Server icon", "bool"),
+        Field("system_settings.tray_visibility.internet", "Internet icon", "bool"),
+        Field("system_settings.tray_visibility.clients", "Clients icon", "bool",
+              hint="All four hidden = stealth mode."),
+    )),
+    ("System", (
+        Field("system_settings.log_retention_days", "Keep logs for (days)", "number", width=8),
+        Field("api_settings.enabled", "Local web dashboard and API", "bool"),
+        Field("api_settings.bind", "Listen on", width=16, hint="127.0.0.1 = this PC only."),
+        Field("api_settings.port", "Port", "number", width=8),
+    )),
+)
+SETUP_GROUPS = ("What to watch", "Client PCs", "Discord")
+FIELDS = {f.path: f for _, fields in GROUPS for f in fields}
+WEBHOOK_KINDS = ("alerts", "occupancy", "screenshots")
+
+
+def _get(data: dict, path: str):
+    for key in path.split("."):
+        data = data[key]
+    return data
+
+
+def _put(data: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        data = data[key]
+    data[last] = value
+
+
+def field_of(path: str) -> str | None:
+    """The form field a problem's JSON path belongs to (a day's hours belong to "Hours")."""
+    while path:
+        if path in FIELDS:
+            return path
+        path = path.rpartition(".")[0]
+    return None
+
+
+def plain_problem(path: str, message: str) -> str:
+    """A validation message as the owner should read it: no JSON, no paths, a hint to fix it."""
+    if message == "unknown key":
+        return "This setting is not known to this version; it is dropped when you save."
+    if "not a Discord webhook URL" in message:
+        return ("This is not a Discord webhook address. In Discord: channel settings \u2192 Integrations "
+                "\u2192 Webhooks \u2192 Copy Webhook URL.")
+    if path.startswith("discord_settings.webhook_"):
+        return "Use the address Discord gives you: https://discord.com/api/webhooks/\u2026 " \
+               f"({message.split(' (got')[0]})."
+    if message == "Discord is enabled but no webhook is set":
+        return "Enter at least one webhook, or untick \u201cSend messages to Discord\u201d."
+    ends = re.match(r"PC range (\S+)\.(\d+) \+ (\d+) PCs ends at \.(\d+), past \.254 \(at most (\d+) PCs", message)
+    if ends:
+        subnet, start, count, last, most = ends.groups()
+        return (f"The last PC would be {subnet}.{last}, but addresses end at .254: "
+                f"at most {most} PCs from .{start}.")
+    for day, name in DAY_NAMES.items():
+        if message.startswith(f"{day} "):
+            message = f"{name}{message[len(day):]}"
+    text = message.replace("(got ", "(you typed ")
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def describe_test(kind: str, ok: bool, detail: str, configured: bool) -> tuple[str, str]:
+    """(text, level) of one Send test result; level is "ok", "off" or "error"."""
+    name = KIND_NAMES.get(kind, kind)
+    if not configured:
+        return f"{name}: off (no webhook)", "off"
+    if ok:
+        return f"{name}: sent \u2713", "ok"
+    return f"{name}: not sent \u2014 {detail}", "error"
+
+
+def _number(text: str):
+    """Entry text -> int/float for the config, or the text itself so validation names it."""
+    value = text.strip()
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _names_text(names: dict) -> str:
+    return "\n".join(f"{ip} = {name}" for ip, name in names.items())
+
+
+def _names_value(text: str):
+    """"ip = name" lines -> dict; a line without "=" is kept as a key so validation names it."""
+    names = {}
+    for line in text.splitlines():
+        if line.strip():
+            ip, _, name = line.partition("=")
+            names[ip.strip()] = name.strip()
+    return names
+
+
+class _Webhook:
+    """A webhook entry that shows the URL with its token masked until "Show" is pressed."""
+
+    def __init__(self, form: "ConfigForm", parent: tk.Misc, spec: Field, row: int) -> None:
+        self.value = tk.StringVar(parent)
+        self.masked = tk.StringVar(parent)
+        self.hidden = False  # the entry shows the masked URL (read-only)
+        self.entry = ttk.Entry(parent, width=spec.width, font=form.fonts.body, style="Form.TEntry")
+        self.entry.grid(row=row, column=1, sticky="ew", pady=(4, 0))
+        buttons = ttk.Frame(parent, style="Form.TFrame")
+        buttons.grid(row=row, column=2, sticky="w", padx=(6, 0), pady=(4, 0))
+        self.toggle = ttk.Button(buttons, text="Show", width=5, style="Form.TButton", command=self.flip)
+        self.toggle.grid(row=0, column=0)
+        self.test_button = ttk.Button(buttons, text="Test", width=5, style="Form.TButton",
+                                      command=lambda: form.send_test(spec.path))
+        self.test_button.grid(row=0, column=1, padx=(4, 0))
+        self.value.trace_add("write", lambda *_: self._typed())
+        self.hide()
+
+    def _typed(self) -> None:
+        self.masked.set(mask_webhook(self.value.get().strip()))
+        self._show_state()
+
+    def _show_state(self) -> None:
+        self.entry.configure(textvariable=self.masked if self.hidden else self.value,
+                             state="readonly" if self.hidden else "normal")
+        self.toggle.configure(text="Show" if self.hidden else "Hide")
+        self.toggle.state(["!disabled"] if self.value.get().strip() else ["disabled"])
+
+    def hide(self) -> None:
+        """Mask the token (nothing to mask in an empty entry: it stays editable)."""
+        self.hidden = bool(self.value.get().strip())
+        self._show_state()
+
+    def flip(self) -> None:
+        if self.hidden:
+            self.hidden = False
+            self._show_state()
+            self.entry.focus_set()
+        else:
+            self.hide()
+
+
+class ConfigForm:
+    """The fields of some groups, in frames the caller places; `assemble()` gives a config dict
+    on top of `initial`'s other keys."""
+
+    def __init__(self, master: tk.Misc, fonts, initial: Config, send_test: SendTest | None = None) -> None:
+        self.master = master
+        self.fonts = fonts
+        self.initial = initial
+        self._send_test = send_test
+        self.vars: dict[str, tk.Variable] = {}
+        self.texts: dict[str, tk.Text] = {}
+        self.days: dict[str, tk.StringVar] = {}
+        self.webhooks: dict[str, _Webhook] = {}
+        self.messages: dict[str, ttk.Label] = {}
+        self.test_labels: dict[str, ttk.Label] = {}
+        self.widgets: dict[str, tk.Widget] = {}
+        self.group_of: dict[str, str] = {}
+        self.hints: dict[str, str] = {path: spec.hint for path, spec in FIELDS.items()}
+        self.shown_problems: dict[str, str] = {}
+        self.on_change: list[Callable[[], None]] = []
+        self._results: queue.Queue = queue.Queue()
+        self._poll_id: str | None = None
+        self._loading = False
+
+    # ---- building
+
+    def build_group(self, parent: tk.Misc, title: str, label_width: int = 22, after=None) -> ttk.Labelframe:
+        fields = dict(GROUPS)[title]
+        frame = ttk.Labelframe(parent, text=title, style="Form.TLabelframe")
+        frame.columnconfigure(1, weight=1)
+        row = 0
+        for spec in fields:
+            self.group_of[spec.path] = title
+            if spec.kind == "bool":
+                var = tk.BooleanVar(frame)
+                widget = ttk.Checkbutton(frame, text=spec.label, variable=var, style="Form.TCheckbutton")
+                widget.grid(row=row, column=0, columnspan=3, sticky="w", pady=(4, 0))
+                self.vars[spec.path] = var
+            else:
+                ttk.Label(frame, text=spec.label, style="Form.TLabel", width=label_width).grid(
+                    row=row, column=0, sticky="nw", padx=(0, 12), pady=(6, 0))
+                widget = self._build_input(frame, spec, row)
+            self.widgets[spec.path] = widget
+            message = ttk.Label(frame, text="", style="Form.Hint.TLabel", wraplength=360, justify="left")
+            message.grid(row=row + 1, column=1, columnspan=2, sticky="w", pady=(1, 0))
+            self.messages[spec.path] = message
+            if spec.kind == "webhook":
+                result = ttk.Label(frame, text="", style="Form.Hint.TLabel", wraplength=360, justify="left")
+                result.grid(row=row + 2, column=1, columnspan=2, sticky="w")
+                set_text(result, "")
+                self.test_labels[spec.path] = result
+            row += 3
+            self.show_hint(spec.path)
+        if after is not None:
+            after(frame, row)
+        self.load(self.initial, only=[spec.path for spec in fields])
+        return frame
+
+    def _build_input(self, frame: ttk.Labelframe, spec: Field, row: int) -> tk.Widget:
+        body = self.fonts.body
+        if spec.kind == "webhook":
+            hook = _Webhook(self, frame, spec, row)
+            self.webhooks[spec.path] = hook
+            self.vars[spec.path] = hook.value
+            hook.value.trace_add("write", lambda *_: self._changed(spec.path))
+            return hook.entry
+        if spec.kind == "names":
+            text = tk.Text(frame, width=spec.width + 10, height=3, font=body, relief="solid", borderwidth=1,
+                           highlightthickness=0, wrap="none")
+            text.grid(row=row, column=1, columnspan=2, sticky="ew", pady=(4, 0))
+            text.bind("<<Modified>>", lambda _e, t=text: (t.edit_modified(False), self._changed(spec.path)))
+            self.texts[spec.path] = text
+            return text
+        if spec.kind == "days":
+            grid = ttk.Frame(frame, style="Form.TFrame")
+            grid.grid(row=row, column=1, columnspan=2, sticky="w", pady=(4, 0))
+            for i, day in enumerate(DAYS):
+                var = tk.StringVar(grid)
+                ttk.Label(grid, text=DAY_NAMES[day][:3], style="Form.TLabel").grid(
+                    row=i // 4, column=(i % 4) * 2, sticky="w", padx=(0 if i % 4 == 0 else 10, 4), pady=1)
+                ttk.Entry(grid, width=12, font=body, textvariable=var, style="Form.TEntry").grid(
+                    row=i // 4, column=(i % 4) * 2 + 1, sticky="w", pady=1)
+                var.trace_add("write", lambda *_: self._changed(spec.path))
+                self.days[day] = var
+            return grid
+        var = tk.StringVar(frame)
+        if spec.kind == "choice":
+            widget = ttk.Combobox(frame, width=spec.width, font=body, textvariable=var, values=spec.choices,
+                                  state="readonly", style="Form.TCombobox")
+        else:
+            widget = ttk.Entry(frame, width=spec.width, font=body, textvariable=var, style="Form.TEntry")
+        widget.grid(row=row, column=1, columnspan=2, sticky="w" if spec.width < 20 else "ew", pady=(4, 0))
+        self.vars[spec.path] = var
+        var.trace_add("write", lambda *_: self._changed(spec.path))
+        return widget
+
+    # ---- values
+
+    def load(self, config: Config, only=None) -> None:
+        self._loading = True
+        try:
+            self._load(config.to_dict(), only or list(self.widgets))
+        finally:
+            self._loading = False
+
+    def _load(self, data: dict, paths: list[str]) -> None:
+        for path in paths:
+            value, spec = _get(data, path), FIELDS[path]
+            if spec.kind == "names":
+                text = self.texts[path]
+                text.delete("1.0", "end")
+                text.insert("1.0", _names_text(value))
+            elif spec.kind == "days":
+                for day in DAYS:
+                    self.days[day].set(value.get(day, ""))
+            elif spec.kind == "dates":
+                self.vars[path].set(", ".join(value))
+            elif spec.kind == "bool":
+                self.vars[path].set(bool(value))
+            elif spec.kind == "number":
+                self.vars[path].set(f"{value:g}" if isinstance(value, float) else str(value))
+            else:
+                self.vars[path].set(value)
+            if path in self.webhooks:
+                self.webhooks[path].hide()
+
+    def set_value(self, path: str, value: str) -> None:
+        self.vars[path].set(value)
+
+    def value(self, path: str):
+        spec = FIELDS[path]
+        if spec.kind == "names":
+            return _names_value(self.texts[path].get("1.0", "end"))
+        if spec.kind == "days":
+            return {day: var.get().strip() for day, var in self.days.items()}
+        if spec.kind == "dates":
+            return [d for d in re.split(r"[,\s]+", self.vars[path].get()) if d]
+        if spec.kind == "bool":
+            return bool(self.vars[path].get())
+        if spec.kind == "number":
+            return _number(self.vars[path].get())
+        return self.vars[path].get().strip()
+
+    def assemble(self, base: dict | None = None) -> dict:
+        data = base if base is not None else self.initial.to_dict()
+        for path in self.widgets:
+            _put(data, path, self.value(path))
+        return data
+
+    def validate(self) -> tuple[Config | None, list[tuple[str, str]]]:
+        return config_from_dict(self.assemble())
+
+    # ---- messages
+
+    def message(self, path: str) -> str:
+        return str(self.messages[path].cget("text"))
+
+    def has_problem(self, path: str) -> bool:
+        return path in self.shown_problems
+
+    def show_hint(self, path: str) -> None:
+        self.shown_problems.pop(path, None)
+        set_text(self.messages[path], self.hints.get(path, ""), "Form.Hint.TLabel")
+
+    def show_problems(self, problems) -> tuple[list[str], list[str]]:
+        """Put each problem under its field, in plain words; returns (fields, messages with no field)."""
+        for path in list(self.shown_problems):
+            self.show_hint(path)
+        fields, general = [], []
+        for path, message in problems:
+            log.info("settings form: %s: %s", path or "(file)", message)  # the log keeps the JSON path
+            name = field_of(path)
+            if name is None or name not in self.messages:
+                general.append(plain_problem(path, message))
+                continue
+            text = plain_problem(path, message)
+            if name in self.shown_problems:
+                text = f"{self.shown_problems[name]}\n{text}"
+            self.shown_problems[name] = text
+            set_text(self.messages[name], text, "Form.Error.TLabel")
+            fields.append(name)
+        return fields, general
+
+    def _changed(self, path: str) -> None:
+        if self._loading:
+            return
+        if self.shown_problems:
+            self._recheck()
+        if path in self.webhooks and "discord_settings.enabled" in self.vars:
+            if not any(self.vars[p].get().strip() for p in self.webhooks if p != path):
+                # the first webhook turns Discord on, clearing the last one turns it off
+                self.vars["discord_settings.enabled"].set(bool(self.vars[path].get().strip()))
+        for callback in self.on_change:
+            callback()
+
+    def _recheck(self) -> None:
+        """Clear the problems that are fixed now (new ones wait for the next Save)."""
+        _, problems = self.validate()
+        still = {field_of(path) for path, _ in problems}
+        for name in [n for n in self.shown_problems if n not in still]:
+            self.show_hint(name)
+
+    # ---- Send test, one webhook at a time
+
+    def send_test(self, path: str) -> None:
+        kind = path.rsplit("_", 1)[1]
+        label = self.test_labels[path]
+        url = self.vars[path].get().strip()
+        if not url:
+            set_text(label, describe_test(kind, False, "", configured=False)[0], "Form.Hint.TLabel")
+            return
+        data = self.initial.to_dict()
+        discord = data["discord_settings"]
+        discord.update({f"webhook_{k}": "" for k in WEBHOOK_KINDS}, enabled=True,
+                       shop_name=self.value("discord_settings.shop_name"))
+        discord[f"webhook_{kind}"] = url
+        config, problems = config_from_dict(data)
+        if problems:
+            self.show_problems([p for p in problems if p[0].startswith("discord_settings.")])
+            set_text(label, "Fix the address first.", "Form.Error.TLabel")
+            return
+        if self._send_test is None:
+            return
+        self.webhooks[path].test_button.state(["disabled"])
+        set_text(label, "Sending a test message\u2026", "Form.Hint.TLabel")
+        threading.Thread(target=self._run_test, args=(path, kind, config), name="settings-send-test",
+                         daemon=True).start()
+        if self._poll_id is None:
+            self._poll_id = self.master.after(POLL_MS, self._poll_tests)
+
+    def _run_test(self, path: str, kind: str, config: Config) -> None:
+        try:
+            results = list(self._send_test(config))
+            result = next((r for r in results if r[0] == kind), (kind, False, "no answer"))
+        except Exception as exc:  # shown under the webhook; never crash the worker silently
+            log.exception("send test failed")
+            result = (kind, False, str(exc) or type(exc).__name__)
+        self._results.put((path, result))
+
+    def _poll_tests(self) -> None:
+        self._poll_id = None
+        try:
+            while True:
+                path, (kind, ok, detail) = self._results.get_nowait()
+                text, level = describe_test(kind, ok, detail, configured=True)
+                style = {"ok": "Form.Ok.TLabel", "off": "Form.Hint.TLabel"}.get(level, "Form.Error.TLabel")
+                set_text(self.test_labels[path], text, style)
+                self.webhooks[path].test_button.state(["!disabled"])
+        except queue.Empty:
+            pass
+        if any(h.test_button.instate(["disabled"]) for h in self.webhooks.values()):
+            self._poll_id = self.master.after(POLL_MS, self._poll_tests)
+
+    def test_message(self, path: str) -> str:
+        return str(self.test_labels[path].cget("text"))
+
+    def cancel_polls(self) -> None:
+        if self._poll_id is not None:
+            try:
+                self.master.after_cancel(self._poll_id)
+            except tk.TclError:
+                pass
+            self._poll_id = None
