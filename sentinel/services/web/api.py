@@ -245,7 +245,7 @@ class ApiServer:
             result = await self._route(request, server, read_body)
         except HttpError as exc:
             return error_response(exc.status, exc.errors, exc.headers)
-        except OSError:  # the client went away or was too slow while sending its body
+        except (TimeoutError, ConnectionError):  # the client was too slow sending its body, or went away
             raise
         except Exception:
             log.exception("API request %s %s failed", request.method, request.path[:100])

@@ -9,9 +9,11 @@ checks behave as they always did; what it does not give, this module adds: one J
 shape, a whole-head deadline, a body deadline, a connection cap answered with a JSON 503
 (never a reset), and a lingering close so a refused client still reads its refusal.
 
-The application is one callable, `app.respond(request) -> Response | Stream`, plus an early
-`app.gate(path, header_name, header_value, client)` hook that may refuse a request as
-soon as a header arrives (the bearer token is checked before the rest of the head).
+The application gives two hooks: `await app.respond(request, server, read_body)` returns a
+Response or a Stream (`read_body(n)` reads the body within the request's deadline, so the app
+checks who asks before any body is read), and `app.gate(path, header_name, header_value,
+client)` may refuse a request as soon as one header arrives (a wrong bearer token is refused
+before the rest of the head).
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def error_response(status: int, errors: list[tuple[str, str]], headers: dict | N
 class _HeadParser(BaseHTTPRequestHandler):
     """The stdlib's request-line and header parsing, run on bytes already read (no socket)."""
 
-    def __init__(self, head: bytes):  # noqa: super().__init__ would serve a socket
+    def __init__(self, head: bytes):  # not super().__init__(): that would serve a socket
         first, _, rest = head.partition(b"\n")
         self.raw_requestline = first + b"\n" if _ else first
         self.rfile = io.BytesIO(rest)
