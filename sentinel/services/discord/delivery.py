@@ -408,6 +408,10 @@ class Delivery:
         self._outbox.set_board(finish_payload(message, self.shop_name))
         self._senders["alerts"].wake()
 
+    def board(self) -> Board | None:
+        """What the status board should show and what Discord has (message id)."""
+        return self._outbox.board()
+
     def backlog(self) -> dict[str, int]:
         return self._outbox.backlog()
 
@@ -422,7 +426,8 @@ class Delivery:
 
     def _on_outcome(self, kind: str, action: str, url: str) -> None:
         if action == "delivered":
-            self._last_delivered_wall = self._wall()
+            with self._lock:
+                self._last_delivered_wall = self._wall()
         if action == "dead":
             with self._lock:
                 if self._url_of(kind) == url:
@@ -430,6 +435,10 @@ class Delivery:
             self._status_changed(force=True)
         else:
             self._status_changed()
+
+    def _last_delivered(self) -> float | None:
+        with self._lock:
+            return self._last_delivered_wall
 
     def _throttled_kinds(self) -> tuple[str, ...]:
         with self._lock:
@@ -444,7 +453,7 @@ class Delivery:
         status = DeliveryStatus(backlog=tuple((k, backlog.get(k, 0)) for k in KINDS), dead=self.dead_kinds(),
                                 at_wall=self._wall(), throttled=self._throttled_kinds(),
                                 delivered=self._counters.snapshot().delivered,
-                                last_delivered_wall=self._last_delivered_wall)
+                                last_delivered_wall=self._last_delivered())
         with self._lock:
             last = self._last_status
             if not force and last is not None and (last.backlog, last.dead, last.throttled, last.delivered) == (
