@@ -19,7 +19,7 @@ from typing import Callable
 from sentinel import __version__
 from sentinel.bus import EventBus
 from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
-from sentinel.events import ConfigRejected, ConfigReloaded
+from sentinel.events import ConfigRejected, ConfigReloaded, DatabaseReplaced
 from sentinel.errors import AlreadyRunningError, ConfigError, SentinelError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
 from sentinel.schedule import Schedule, is_quiet
@@ -30,6 +30,7 @@ log = logging.getLogger("sentinel")
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
 EXIT_CRASHED = 70  # an unexpected exception (BSD sysexits EX_SOFTWARE); the traceback is in the log
 STOP_DEADLINE_S = 2.5  # every part stopped within this (README: a clean stop within 3 s)
+BUS_FLUSH_S = 1.0  # of that, for the bus's workers to finish what the monitor published
 
 
 class _Parser(argparse.ArgumentParser):
@@ -307,8 +308,10 @@ class Sentinel:
             lock = platform.InstanceLock("App", data.root)
             lock.acquire()
             self._add(Part("instance lock", close=lock.release))
+        # Before anything opens sentinel.db (storage here, the Discord outbox below).
+        self.notices = _database_notices(data.db)
         self.storage = Storage(data.db, data.incidents_csv, data.sessions_csv,
-                               Schedule.from_settings(config.schedule_settings))
+                               Schedule.from_settings(config.schedule_settings), publish=bus.publish)
         self._add(Part("storage", close=self.storage.close))
         self.delivery = None
         if self.demo:
@@ -350,7 +353,7 @@ class Sentinel:
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
-                                 evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
+                                 evidence=self._restored_evidence, wall_clock=self.clock.wall,
                                  occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
                                  quiet=self._quiet, status_board=config.discord_settings.status_board)
         notifier = self.notifier
@@ -365,6 +368,9 @@ class Sentinel:
                        apply=lambda c: notifier.reconfigure(c.occupancy_settings.batch_delay_seconds,
                                                             c.occupancy_settings.enabled,
                                                             c.discord_settings.status_board)))
+        # Stopped after every publisher above it and before the notifier's final flush and the
+        # storage's close: what the monitor published reaches the database and Discord.
+        self._add(Part("bus workers", close=lambda: bus.close(BUS_FLUSH_S)))
         self.screenshots = Screenshotter(shots, self.privacy, deliver=notifier.send_screenshot)
         screenshots = self.screenshots
         self._add(Part("screenshots", start=screenshots.start, stop=screenshots.stop,
@@ -385,15 +391,22 @@ class Sentinel:
         self.guard_watcher = None
         if not self.demo:
             self._build_keeping_alive()
-        for subscriber in (self.storage.on_event, notifier.on_event, self.board.on_event, self.evidence.on_event,
-                           self._on_config):
+        # The monitor thread only publishes: disk, image and stdout work runs on the bus's workers.
+        for subscriber in (self.storage.on_event, notifier.on_event):
+            bus.subscribe(subscriber, worker=True)
+        for subscriber in (self.board.on_event, self.evidence.on_event, self._on_config):
             bus.subscribe(subscriber)
         if self.headless:
             from sentinel.console import StatusPrinter
 
-            bus.subscribe(StatusPrinter(self.clock.wall).on_event)
+            bus.subscribe(StatusPrinter(self.clock.wall).on_event, worker=True)
         # Last to start, first to stop: nothing is published before the consumers run.
         self._add(Part("monitor", start=self.monitor.start, stop=self.monitor.stop, apply=self.monitor.reconfigure))
+
+    def _announce(self) -> None:
+        """What the owner must hear about the start itself, once every subscriber (the window too) listens."""
+        for notice in self.notices:
+            self.bus.publish(notice)
 
     def _build_api(self) -> None:
         if self.demo or self.config_path is None:
@@ -408,7 +421,7 @@ class Sentinel:
                         current_config=lambda: self.config, config_path=self.config_path,
                         backup_dir=self.data.config_backups, today=self.board.today,
                         metrics=self.metrics.render, verify_admin=self._verify_admin_password,
-                        log_path=self.data.log_file)
+                        log_path=self.data.log_file, settings_form=settings_form, explain=explain_problem)
         self.board.listen(api.notify)
 
         def start() -> None:
@@ -453,6 +466,13 @@ class Sentinel:
             return lambda: None
         return self.heartbeat.part(part, allow_s)
 
+    def _restored_evidence(self, ended) -> bytes | None:
+        """The screenshot kept when the incident was confirmed (the window red); else one taken now.
+        Nothing while privacy mode is on, not even a screenshot taken before it was turned on."""
+        if self.privacy.is_on(self.clock.wall()):
+            return None
+        return self.evidence.shot(ended.key) or self.screenshots.evidence()
+
     def _quiet(self, event) -> bool:
         """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
         config = self.config
@@ -483,6 +503,7 @@ class Sentinel:
         """Until SIGINT/SIGTERM, or (with a desktop) until the password Exit."""
         if self.headless:
             self.stopper.install(self.stopper.event.set)
+            self._announce()
             while not self.stopper.event.wait(0.5):
                 pass
             return
@@ -496,6 +517,7 @@ class Sentinel:
             vault_check=self.vault_check, config_path=self.config_path, backup_dir=self.data.config_backups,
             show_window=self.demo, on_progress=self.progress("window")))
         self.stopper.install(shell.request_stop)
+        self._announce()
         if self.stopper.event.is_set():  # a signal while starting up
             shell.request_stop()
         try:
@@ -551,6 +573,18 @@ def _logged(name: str, fn: Callable, *args) -> None:
         log.exception("stopping %s failed", name)
 
 
+def _database_notices(db: Path) -> tuple[DatabaseReplaced, ...]:
+    """Check sentinel.db (moved aside when damaged); the notice for the owner, if any."""
+    from sentinel import database
+
+    now = time.time()
+    problem = database.prepare(db, now)
+    if problem is None:
+        return ()
+    kept_as = problem.kept_as.name if problem.kept_as is not None else ""
+    return (DatabaseReplaced(problem.reason, kept_as, problem.text(), now),)
+
+
 def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | None, data: DataDir,
                   raw_config: bytes, rejected: tuple = (), prober=None, stopper: Stopper | None = None) -> int:
     sentinel = Sentinel(args, config, config_path, data, raw_config, prober=prober, stopper=stopper)
@@ -563,6 +597,29 @@ def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | 
     finally:
         sentinel.stop()
     return EXIT_OK
+
+
+def settings_form() -> dict | None:
+    """The desktop Settings' tabs, groups and fields, for the web settings page (None without Tk)."""
+    try:
+        from sentinel.gui.configform import GROUPS
+        from sentinel.gui.settings import TABS
+    except ImportError:  # no Tk on this machine: the web page lists every key as config.json has it
+        return None
+    groups = dict(GROUPS)
+    return {"tabs": [{"title": tab, "groups": [
+        {"title": group, "fields": [{"path": f.path, "label": f.label, "kind": f.kind, "hint": f.hint,
+                                     "choices": list(f.choices)} for f in groups[group]]} for group in names]}
+        for tab, names in TABS]}
+
+
+def explain_problem(path: str, message: str) -> str:
+    """A config problem in the words the desktop Settings shows under a field."""
+    try:
+        from sentinel.gui.configform import plain_problem
+    except ImportError:
+        return message
+    return plain_problem(path, message)
 
 
 def has_display() -> bool:

@@ -11,6 +11,7 @@ from sentinel.events import (
     ComponentUnstable,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     IncidentConfirmed,
     IncidentEnded,
     IncidentOpened,
@@ -18,6 +19,7 @@ from sentinel.events import (
     MonitorStatus,
     OccupancySnapshot,
     PrivacyChanged,
+    RecordingStalled,
     SessionEnded,
     SessionStarted,
 )
@@ -52,6 +54,12 @@ def describe(event) -> str | None:
         return f"config rejected, keeping the last good one: {problems}"
     if isinstance(event, PrivacyChanged):
         return "privacy mode ON" if event.on else f"privacy mode OFF ({event.reason})"
+    if isinstance(event, DatabaseReplaced):
+        return event.text
+    if isinstance(event, RecordingStalled):
+        if event.stalled:
+            return f"cannot write the database ({event.reason}): records wait in memory"
+        return "database writable again: the waiting records are written"
     return None
 
 

@@ -30,6 +30,11 @@ class Component(enum.Enum):
         """Title word used in alerts: `Router DOWN`, `LAN link RESTORED`."""
         return _LABELS[self]
 
+    @property
+    def cause(self) -> str:
+        """What went wrong, in plain words (alerts, digest, report)."""
+        return _CAUSES[self]
+
 
 _LABELS = {
     Component.LAN_LINK: "LAN link",
@@ -37,6 +42,14 @@ _LABELS = {
     Component.ROUTER: "Router",
     Component.SERVER: "Server",
     Component.INTERNET: "Internet",
+}
+
+_CAUSES = {
+    Component.INTERNET: "Internet down - your ISP; the router is fine",
+    Component.ROUTER: "Router not answering - no PC can reach the internet",
+    Component.SERVER: "Server not answering - the router is fine",
+    Component.LAN: "Nothing on the LAN answers - check the switch and its power",
+    Component.LAN_LINK: "This PC lost its network link - cable, adapter or switch port",
 }
 
 
@@ -290,5 +303,28 @@ class MonthlyReport(Event):
     isp_down_s: float
     local_down_s: float
     incidents: int
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseReplaced(Event):
+    """sentinel.db was damaged or missing at start: a fresh one is in use (the damaged one kept aside)."""
+
+    reason: str  # "damaged: file is not a database", "missing (deleted?): ..."
+    kept_as: str  # file name the damaged database was moved to; "" when there was nothing to keep
+    text: str  # the whole story for the owner, one paragraph
+    at_wall: float
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStalled(Event):
+    """sentinel.db cannot be written (disk full, read-only): records wait in memory. Again with
+    stalled=False once they are written."""
+
+    stalled: bool
+    reason: str  # SQLite's or the OS's words, e.g. "database or disk is full"; "" when recovered
+    waiting: int  # records held in memory when it started
     at_wall: float
     event_id: str = field(default_factory=new_event_id)

@@ -26,6 +26,7 @@ class ConfigWatcher:
         self.config = config
         self._bus = bus
         self._seen_digest = hashlib.sha256(raw).digest() if raw else None
+        self._unsaved: bytes | None = None  # a valid config whose last good copy could not be written yet
         self._seen_stat = self._stat()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,6 +55,8 @@ class ConfigWatcher:
                 log.exception("config check failed; the current config stays in force")
 
     def check(self) -> None:
+        if self._unsaved is not None:
+            self._save_last_good(self._unsaved)
         stat = self._stat()
         if stat == self._seen_stat:
             return
@@ -71,15 +74,31 @@ class ConfigWatcher:
         if problems:
             self._reject(problems)
             return
-        if self._last_good is not None:
-            atomic_write(self._last_good, raw)
         changed = changed_sections(self.config, config)
         self.config = config
-        if not changed:
+        if changed:
+            log.info("config reloaded (%s)", ", ".join(changed))
+            self._bus.publish(ConfigReloaded(config, changed))
+        else:
             log.info("config file rewritten without an effective change")
+        self._save_last_good(raw)
+
+    def _save_last_good(self, raw: bytes) -> None:
+        """The copy a start falls back on. A full or read-only disk does not stop the edit from
+        applying; the copy is written on a later check (logged once when it fails, once when done)."""
+        if self._last_good is None:
             return
-        log.info("config reloaded (%s)", ", ".join(changed))
-        self._bus.publish(ConfigReloaded(config, changed))
+        try:
+            atomic_write(self._last_good, raw)
+        except OSError as exc:
+            if self._unsaved is None:
+                log.warning("cannot save %s (%s); the new config applies, the copy is written later",
+                            self._last_good.name, exc.strerror or exc)
+            self._unsaved = raw
+            return
+        if self._unsaved is not None:
+            log.info("%s saved", self._last_good.name)
+        self._unsaved = None
 
     def _reject(self, problems) -> None:
         for path, message in problems:

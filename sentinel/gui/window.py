@@ -11,6 +11,7 @@ per tile per tick), and re-flowed to the window's width. Closing the window hide
 from __future__ import annotations
 
 import logging
+import textwrap
 import time
 import tkinter as tk
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sentinel.events import (
     Component,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     DeliveryStatus,
     Event,
     Health,
@@ -30,6 +32,7 @@ from sentinel.events import (
     PcState,
     PcStatus,
     PrivacyChanged,
+    RecordingStalled,
 )
 from sentinel.config.model import config_warnings
 from sentinel.gui.configform import FIELDS, field_of, plain_problem
@@ -38,6 +41,8 @@ from sentinel.timefmt import clock_near, hm, hms
 from sentinel.today import Today
 
 log = logging.getLogger(__name__)
+
+NOTICE_WIDTH = 100  # characters per line of a storage notice (the window keeps its width)
 
 HEALTH_LOOK = {  # health -> (dot colour, word, word colour)
     Health.UP: (GREEN, "OK", GREEN),
@@ -190,6 +195,8 @@ class StatusWindow:
         self.warnings: tuple[str, ...] = tuple(m for _, m in config_warnings(config)) if config else ()
         self.privacy: PrivacyChanged | None = None
         self.delivery: DeliveryStatus | None = None
+        self.database_notice = ""  # sentinel.db was replaced at start
+        self.recording_notice = ""  # records wait in memory: the database cannot be written
         self.delivery_note = delivery_note
         self._sent_base: tuple[float, int] | None = None  # (day start, delivered count then)
         self.setup_needed = False
@@ -382,6 +389,14 @@ class StatusWindow:
             self._render_banners()
         elif isinstance(event, PrivacyChanged):
             self.privacy = event if event.on else None
+            self._render_banners()
+        elif isinstance(event, DatabaseReplaced):
+            self.database_notice = event.text
+            self._render_banners()
+        elif isinstance(event, RecordingStalled):
+            self.recording_notice = (f"Cannot write the database ({event.reason}): incidents and sessions wait "
+                                     "in memory and are written once it works again (free some disk space)."
+                                     if event.stalled else "")
             self._render_banners()
 
     def set_setup_needed(self, needed: bool) -> None:
@@ -641,6 +656,8 @@ class StatusWindow:
             if n > MAX_PROBLEMS_SHOWN:
                 lines.append(f"  \u2026 and {n - MAX_PROBLEMS_SHOWN} more (see the log)")
             out.append(("error", "\n".join(lines)))
+        out += [("error", textwrap.fill(text, NOTICE_WIDTH)) for text in (self.recording_notice, self.database_notice)
+                if text]
         if self.setup_needed:
             out.append(("info", "The setup is not finished: nothing is checked. Choose Finish setup\u2026 "
                                 "in the tray menu."))

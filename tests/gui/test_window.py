@@ -405,3 +405,21 @@ def test_a_failing_hook_is_logged_and_the_gui_continues(desktop, caplog):
     desktop.bus.publish(F.normal())
     assert pump(desktop, lambda: desktop.window.status is not None)
     assert "boom" in caplog.text
+
+
+def test_storage_troubles_are_shown_until_they_are_over(desktop):
+    from sentinel.events import DatabaseReplaced, RecordingStalled
+
+    w = desktop.window
+    desktop.bus.publish(F.normal())
+    desktop.bus.publish(DatabaseReplaced("damaged: file is not a database", "sentinel-damaged-20261121-140211.db",
+                                         "sentinel.db was damaged: file is not a database. A new, empty database "
+                                         "is in use from now on; the damaged one is kept as "
+                                         "sentinel-damaged-20261121-140211.db.", F.NOW))
+    desktop.bus.publish(RecordingStalled(True, "database or disk is full", 3, F.NOW))
+    assert pump(desktop, lambda: len(w.banners()) == 2)
+    texts = [text for _, text in w.banners()]
+    assert "database or disk is full" in texts[0] and "sentinel-damaged-20261121-140211.db" in texts[1]
+    screenshot(desktop, "status-storage-trouble.png")
+    desktop.bus.publish(RecordingStalled(False, "", 0, F.NOW))
+    assert pump(desktop, lambda: len(w.banners()) == 1)  # the replaced database stays said

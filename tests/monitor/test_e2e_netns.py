@@ -82,14 +82,14 @@ def test_sessions_blips_and_incidents_with_unprivileged_icmp(cafe, tmp_path):
         app.wait_line("Server not answering", start=mark)
         cafe.set_up(netns.SERVER, True)
         app.wait_line("Server blip", start=mark)
-        assert query(db(tmp_path), "SELECT cause FROM blips") == [("SERVER_DOWN",)]
+        wait_until(lambda: query(db(tmp_path), "SELECT cause FROM blips") == [("SERVER_DOWN",)], what="blip stored")
         assert incidents_csv(tmp_path) == []
 
         # An incident: confirmed after 3 s with a row 'ongoing', completed in place.
         mark = app.mark()
         cafe.set_up(netns.SERVER, False)
         app.wait_line("Server DOWN since", start=mark)
-        assert causes(tmp_path) == [("SERVER_DOWN", "ongoing")]
+        wait_until(lambda: causes(tmp_path) == [("SERVER_DOWN", "ongoing")], what="row written")
         row = incidents_csv(tmp_path)[0]
         assert row["End Time"] == "" and row["Duration"] == ""
         cafe.set_up(netns.SERVER, True)
@@ -141,7 +141,8 @@ def test_internet_needs_both_targets_and_router_failure_hides_internet(cafe, tmp
         app.wait_line("Router RESTORED", start=mark)
         ended = wait_until(lambda: sessions_csv(tmp_path), what="PC-5 session ended")
         assert [(r["PC"], r["Notes"]) for r in ended] == [("PC-5", "ended during outage")]
-        assert causes(tmp_path) == [("ISP_DOWN", "resolved"), ("ROUTER_DOWN", "resolved")]
+        wait_until(lambda: causes(tmp_path) == [("ISP_DOWN", "resolved"), ("ROUTER_DOWN", "resolved")],
+                   what="both rows completed")
     finally:
         app.kill()
 
@@ -155,7 +156,7 @@ def test_lan_link_and_switch_failures_are_one_incident_each(cafe, tmp_path):
         app.wait_line("LAN link DOWN since", start=mark)
         cafe.set_link(True)
         app.wait_line("LAN link RESTORED", start=mark)
-        assert causes(tmp_path) == [("LAN_LINK_DOWN", "resolved")]
+        wait_until(lambda: causes(tmp_path) == [("LAN_LINK_DOWN", "resolved")], what="row completed")
         # The switch: router, server and every PC stop answering in the same tick.
         mark = app.mark()
         for address in (netns.ROUTER, netns.SERVER, *cafe.pc_addresses):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentinel.events import (Component, ComponentUnstable, ConfigRejected, Health, IncidentConfirmed,
-                             IncidentEnded, IncidentReminder, MonitorStatus, OccupancySnapshot, PrivacyChanged,
-                             SessionEnded, SessionStarted)
+from sentinel.events import (Component, ComponentUnstable, ConfigRejected, DatabaseReplaced, Health,
+                             IncidentConfirmed, IncidentEnded, IncidentReminder, MonitorStatus, OccupancySnapshot,
+                             PrivacyChanged, RecordingStalled, SessionEnded, SessionStarted)
 from sentinel.services.discord.limits import (MAX_CONTENT, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS,
                                               MAX_FOOTER, MAX_TITLE, MAX_USERNAME, clean, clip, fit_lines,
                                               pack_lines)
@@ -41,15 +41,6 @@ COLOURS = {
     "screenshot": 0x95A5A6,
     "test": 0x5865F2,
     "board": 0x34495E,
-}
-
-# What an owner should understand from the alert alone.
-CAUSES = {
-    Component.INTERNET: "Internet down - your ISP; the router is fine",
-    Component.ROUTER: "Router not answering - no PC can reach the internet",
-    Component.SERVER: "Server not answering - the router is fine",
-    Component.LAN: "Nothing on the LAN answers - check the switch and its power",
-    Component.LAN_LINK: "This PC lost its network link - cable, adapter or switch port",
 }
 
 
@@ -82,7 +73,7 @@ def incident_down(event: IncidentConfirmed, number: int | None) -> Message:
     label = event.component.label
     return Message("alerts", event.confirmed_wall, incident=number, embeds=({
         "title": f"{label} DOWN",
-        "description": f"{CAUSES[event.component]}.",
+        "description": f"{event.component.cause}.",
         "color": COLOURS["down"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("PCs in session", event.pcs_in_session_at_start)],
@@ -93,7 +84,7 @@ def incident_restored(event: IncidentEnded, number: int | None, evidence: bytes 
     label = event.component.label
     embed = {
         "title": f"{label} RESTORED",
-        "description": f"Back after {hms(event.duration_s)}. {CAUSES[event.component]}.",
+        "description": f"Back after {hms(event.duration_s)}. {event.component.cause}.",
         "color": COLOURS["restored"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("End", clock_near(event.ended_wall, event.started_wall)),
@@ -112,7 +103,7 @@ def incident_reminder(event: IncidentReminder, number: int | None) -> Message:
     label = event.component.label
     return Message("alerts", event.at_wall, incident=number, embeds=({
         "title": f"{label} still DOWN ({hms(event.duration_s)})",
-        "description": f"{CAUSES[event.component]}.",
+        "description": f"{event.component.cause}.",
         "color": COLOURS["reminder"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("Duration", f"{hms(event.duration_s)} so far")],
@@ -124,7 +115,7 @@ def component_unstable(event: ComponentUnstable) -> Message:
     return Message("alerts", event.at_wall, embeds=({
         "title": f"{label} UNSTABLE",
         "description": (f"{event.blips} short failures in {spoken(event.window_s)}, each too short to be an "
-                        f"incident. {CAUSES[event.component]} - again and again."),
+                        f"incident. {event.component.cause} - again and again."),
         "color": COLOURS["unstable"],
         "fields": [_field("Start", day_clock(event.first_wall)),
                    _field("Blips", event.blips)],
@@ -170,6 +161,19 @@ def privacy_changed(event: PrivacyChanged) -> Message:
     return Message("alerts", event.at_wall, embeds=({
         "title": title, "description": text, "color": COLOURS["privacy"],
     },))
+
+
+def recording_problem(event: DatabaseReplaced | RecordingStalled) -> Message:
+    """sentinel.db replaced at start, or not writable (and writable again)."""
+    if isinstance(event, DatabaseReplaced):
+        title, text = "Database replaced", event.text
+    elif event.stalled:
+        title = "Records not saved"
+        text = (f"CafeSentinel cannot write its database ({event.reason}). Incidents and sessions wait in "
+                "memory and are written once it works again (free some disk space). Monitoring goes on.")
+    else:
+        title, text = "Records saved again", "The database is writable again; the records that waited are written."
+    return report(title, text, event.at_wall)
 
 
 # ---------------------------------------------------------------------------------------------

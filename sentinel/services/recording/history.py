@@ -38,14 +38,6 @@ LOCAL = (Component.LAN_LINK, Component.LAN, Component.ROUTER)  # the shop's own 
 DIGEST_COMPONENTS = (Component.ROUTER, Component.SERVER, Component.INTERNET)
 HOUR_S = 3600.0
 
-PLAIN_CAUSE = {
-    Component.LAN_LINK: "The monitor PC lost its own network link",
-    Component.LAN: "The shop network (switch or cabling) was down",
-    Component.ROUTER: "The router did not answer",
-    Component.SERVER: "The game/boot server did not answer",
-    Component.INTERNET: "The internet (ISP) did not answer",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Incident:

@@ -4,7 +4,8 @@ incidents.csv gets a row when an incident is confirmed (Notes `ongoing`) and the
 completed in place when it ends (Notes `resolved`); an incident wholly outside opening hours
 is marked `closed hours` instead (`ongoing, closed hours` while it lasts). sessions.csv gets
 a row per ended session. A CSV that cannot be written (open in Excel on Windows) is brought up to date on a
-later write: the database remembers what each CSV already holds.
+later write: the database remembers what each CSV already holds. A CSV that Excel re-saved
+as "ANSI" is read as such and written on in its own encoding.
 
 Coverage: while the monitor runs (configured), the `coverage` table holds the intervals it
 watched; the open interval is extended every COVERAGE_EVERY_S, so a crash loses at most that
@@ -13,16 +14,21 @@ much of it. Reports divide by watched time, never by elapsed time.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from sentinel.config.model import atomic_write
+from sentinel.database import connect
 from sentinel.schedule import Schedule
 from sentinel.timefmt import hms, stamp
 from sentinel.events import (
@@ -30,12 +36,14 @@ from sentinel.events import (
     Component,
     ConfigRejected,
     ConfigReloaded,
+    DatabaseReplaced,
     IncidentConfirmed,
     IncidentEnded,
     MonitorStatus,
     OccupancySnapshot,
     PcState,
     PrivacyChanged,
+    RecordingStalled,
     SessionEnded,
     SessionStarted,
 )
@@ -49,6 +57,11 @@ COVERAGE_EVERY_S = 60.0  # how often the open coverage interval is extended
 COVERAGE_GAP_S = 150.0  # no status for longer than this (suspend, frozen process): a new interval
 NOTES_SQL = ("CASE WHEN end_wall IS NULL THEN CASE WHEN closed_hours THEN 'ongoing, closed hours' ELSE 'ongoing' END "
              "ELSE CASE WHEN closed_hours THEN 'closed hours' ELSE 'resolved' END END")
+RETRY_EVERY_S = 5.0  # while the database or a CSV cannot be written, status ticks try again this often
+MAX_WAITING = 20_000  # records held in memory while the database cannot be written (days of a busy cafe)
+ANSI = "cp1252"  # what Excel writes as "CSV" on a Western Windows
+# SQLite refusing a record for what it holds (a bug, a lone surrogate), not for the disk.
+REFUSED = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, ValueError)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -91,75 +104,112 @@ CREATE INDEX IF NOT EXISTS incidents_open ON incidents (end_wall);
 ADDED_COLUMNS = (("incidents", "closed_hours", "INTEGER NOT NULL DEFAULT 0"),)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection to sentinel.db in WAL mode, safe against power cuts (synchronous=FULL)."""
-    conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
 class Storage:
-    """Bus subscriber that records incidents, blips, sessions, snapshots and notable events."""
+    """Bus subscriber (on its own worker) recording incidents, blips, sessions, snapshots, events.
 
-    def __init__(self, db_path: Path, incidents_csv: Path, sessions_csv: Path, schedule: Schedule = Schedule()):
-        self._conn = connect(db_path)
-        self._conn.executescript(SCHEMA)
-        for table, column, kind in ADDED_COLUMNS:  # databases from before the column existed
-            if column not in [row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")]:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        self._schedule = schedule
-        self._coverage_id: int | None = None
-        self._coverage_last = self._coverage_saved = 0.0
+    Every record is queued in memory and written in one transaction; when sentinel.db cannot
+    be written (disk full, read-only, damaged, locked) the records wait (bounded) and are
+    written on a later event once it works again. Failing and recovering are each logged once
+    and published (`RecordingStalled`) so the owner hears of it; no error ever reaches the bus.
+    """
+
+    def __init__(self, db_path: Path, incidents_csv: Path, sessions_csv: Path, schedule: Schedule = Schedule(), *,
+                 publish: Callable[[object], None] | None = None,
+                 wall_clock: Callable[[], float] = time.time, mono_clock: Callable[[], float] = time.monotonic):
+        self._db_path = Path(db_path)
         self._incidents_csv = Path(incidents_csv)
         self._sessions_csv = Path(sessions_csv)
+        self._publish = publish
+        self._schedule = schedule
+        self._coverage_start: float | None = None  # the open coverage interval, by its start
+        self._coverage_last = self._coverage_saved = 0.0
+        self._wall, self._mono = wall_clock, mono_clock
         self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._waiting: deque[tuple[str, object, bool]] = deque()  # (sql, parameters, executemany)
+        self._dropped = 0
+        self._db_failing: str | None = None  # the reason, while writes fail
+        self._db_retry_at = 0.0
         self._csv_dirty = True  # bring the CSVs up to date on the first status
-        self._csv_failing = False
+        self._csv_failing: dict[str, str] = {}  # CSV file name -> reason
+        self._csv_retry_at = 0.0
         self._last_seen_saved = 0.0
         self._latest: MonitorStatus | None = None
+        with self._lock:
+            self._connection()
 
     def close(self) -> None:
-        """Save open sessions' last-seen times (a clean stop loses nothing), then close."""
+        """Save open sessions' last-seen times and what waits (a clean stop loses nothing), then close."""
         with self._lock:
             if self._latest is not None:
-                self.save_last_seen(self._latest)
+                self._queue_last_seen(self._latest)
             self._save_coverage()
-            self._conn.close()
+            self._write()
+            if self._waiting:
+                log.error("stopping with %d records that could not be written to %s", len(self._waiting),
+                          self._db_path)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def save_coverage(self) -> None:
         """Write the open coverage interval up to the latest status (before a digest reads it)."""
         with self._lock:
             self._save_coverage()
+            self._write()
 
     def _save_coverage(self) -> None:
-        if self._coverage_id is not None:
-            self._conn.execute("UPDATE coverage SET end_wall = ? WHERE id = ?", (self._coverage_last, self._coverage_id))
+        if self._coverage_start is not None:
+            self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?",
+                        (self._coverage_last, self._coverage_start))
             self._coverage_saved = self._coverage_last
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """The open connection, opened (with the schema) if needed; None when that fails."""
+        if self._conn is None:
+            try:
+                conn = connect(self._db_path)
+            except (sqlite3.Error, OSError) as exc:
+                self._failed(exc)
+                return None
+            try:
+                conn.executescript(SCHEMA)
+                for table, column, kind in ADDED_COLUMNS:  # databases from before the column existed
+                    if column not in [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except (sqlite3.Error, OSError) as exc:
+                conn.close()
+                self._failed(exc)
+                return None
+            self._conn = conn
+        return self._conn
+
+    def _rows(self, sql: str, parameters: tuple = ()) -> list:
+        """A query for the API and the window; nothing while the database cannot be opened."""
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return []
+            try:
+                return conn.execute(sql, parameters).fetchall()
+            except sqlite3.Error as exc:
+                log.warning("cannot read %s: %s", self._db_path, exc)
+                return []
 
     # -- restore ---------------------------------------------------------------------------
 
     def open_incidents(self) -> list[tuple[str, Component, float, int]]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key, cause, start_wall, pcs_start FROM incidents WHERE end_wall IS NULL ORDER BY id"
-            ).fetchall()
+        rows = self._rows("SELECT key, cause, start_wall, pcs_start FROM incidents WHERE end_wall IS NULL ORDER BY id")
         return [(key, Component(cause), start, pcs) for key, cause, start, pcs in rows]
 
     def open_sessions(self) -> list[tuple[str, str, float, float]]:
-        with self._lock:
-            return self._conn.execute(
-                "SELECT key, ip, start_wall, last_seen_wall FROM sessions WHERE end_wall IS NULL ORDER BY id"
-            ).fetchall()
+        return self._rows("SELECT key, ip, start_wall, last_seen_wall FROM sessions WHERE end_wall IS NULL ORDER BY id")
 
     # -- queries (API, window) -------------------------------------------------------------
 
     def recent_incidents(self, limit: int = 100) -> list[dict]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key, cause, start_wall, end_wall, duration_s, pcs_start, pcs_end FROM incidents "
-                "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._rows("SELECT key, cause, start_wall, end_wall, duration_s, pcs_start, pcs_end FROM incidents "
+                          "ORDER BY start_wall DESC LIMIT ?", (limit,))
         return [
             {"key": k, "cause": c, "component": Component(c).label, "start": stamp(s), "end": stamp(e),
              "duration": hms(d), "start_wall": s, "end_wall": e, "duration_s": d,
@@ -168,10 +218,8 @@ class Storage:
         ]
 
     def recent_sessions(self, limit: int = 100) -> list[dict]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key, pc, ip, start_wall, last_seen_wall, end_wall, duration_s, notes FROM sessions "
-                "ORDER BY start_wall DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._rows("SELECT key, pc, ip, start_wall, last_seen_wall, end_wall, duration_s, notes FROM sessions "
+                          "ORDER BY start_wall DESC LIMIT ?", (limit,))
         return [
             {"key": k, "pc": pc, "ip": ip, "start": stamp(s), "end": stamp(e), "duration": hms(d),
              "start_wall": s, "last_seen_wall": ls, "end_wall": e, "duration_s": d, "notes": n, "open": e is None}
@@ -179,82 +227,176 @@ class Storage:
         ]
 
     def blip_count(self) -> int:
-        with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM blips").fetchone()[0]
+        rows = self._rows("SELECT COUNT(*) FROM blips")
+        return rows[0][0] if rows else 0
 
     def snapshots_since(self, since_wall: float) -> list[tuple[float, int, int]]:
         """(at_wall, in_session, total) of the occupancy snapshots since `since_wall`, oldest first."""
-        with self._lock:
-            return self._conn.execute("SELECT at_wall, in_session, total FROM snapshots WHERE at_wall >= ? "
-                                      "ORDER BY at_wall", (since_wall,)).fetchall()
+        return self._rows("SELECT at_wall, in_session, total FROM snapshots WHERE at_wall >= ? ORDER BY at_wall",
+                          (since_wall,))
 
     def mark(self, name: str) -> str | None:
         """A small durable note (e.g. the last day whose digest was handled)."""
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT value FROM marks WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
 
     def set_mark(self, name: str, value: str) -> None:
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
+            self._queue("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
+            self._write()
 
     # -- evidence --------------------------------------------------------------------------
 
     def add_evidence(self, incident_key: str, phase: str, at_wall: float, file: str) -> None:
         with self._lock:
-            self._conn.execute("INSERT INTO evidence (incident_key, phase, at_wall, file) VALUES (?, ?, ?, ?)",
-                               (incident_key, phase, at_wall, file))
+            self._queue("INSERT INTO evidence (incident_key, phase, at_wall, file) VALUES (?, ?, ?, ?)",
+                        (incident_key, phase, at_wall, file))
+            self._write()
+
+    def evidence_file(self, incident_key: str, phase: str) -> str | None:
+        """The file name of an incident's evidence of that phase ("confirmed" / "ended"), if kept."""
+        with self._lock:
+            row = self._conn.execute("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? "
+                                     "ORDER BY id DESC LIMIT 1", (incident_key, phase)).fetchone()
+        return row[0] if row else None
 
     def evidence_before(self, cutoff_wall: float) -> list[tuple[int, str]]:
         """(id, file) of evidence taken before `cutoff_wall`."""
-        with self._lock:
-            return self._conn.execute("SELECT id, file FROM evidence WHERE at_wall < ?", (cutoff_wall,)).fetchall()
+        return self._rows("SELECT id, file FROM evidence WHERE at_wall < ?", (cutoff_wall,))
 
     def forget_evidence(self, ids: list[int]) -> None:
-        with self._lock:
-            self._conn.executemany("DELETE FROM evidence WHERE id = ?", [(i,) for i in ids])
+        if ids:
+            with self._lock:
+                self._queue("DELETE FROM evidence WHERE id = ?", [(i,) for i in ids], many=True)
+                self._write()
 
     # -- the subscriber --------------------------------------------------------------------
 
     def on_event(self, event) -> None:
         handler = self._HANDLERS.get(type(event))
-        if handler is not None:
-            with self._lock:
+        is_record = handler is not None and not isinstance(event, MonitorStatus)
+        with self._lock:
+            if handler is not None:
                 handler(self, event)
-        if isinstance(event, (IncidentConfirmed, IncidentEnded, SessionEnded)) or self._csv_dirty:
+            retry_due = self._mono() >= self._db_retry_at
+            if self._waiting and (is_record or self._db_failing is None or retry_due):
+                self._write()
+            written = self._db_failing is None
+        if written and (isinstance(event, (IncidentConfirmed, IncidentEnded, SessionEnded))
+                        or self._csv_dirty and (not self._csv_failing or self._mono() >= self._csv_retry_at)):
             self.sync_csv()
 
+    def _queue(self, sql: str, parameters, many: bool = False) -> None:
+        if len(self._waiting) >= MAX_WAITING:
+            self._waiting.popleft()
+            self._dropped += 1
+            if self._dropped == 1:
+                log.error("%d records are waiting for %s; dropping the oldest", MAX_WAITING, self._db_path)
+        self._waiting.append((sql, parameters, many))
+
+    def _write(self) -> None:
+        """Write every waiting record in one transaction; on failure they keep waiting."""
+        conn = self._connection()
+        if conn is None:
+            return
+        try:
+            self._apply(conn, list(self._waiting))
+            self._waiting.clear()
+        except REFUSED:
+            if not self._write_one_by_one(conn):
+                return
+        except (sqlite3.Error, OSError) as exc:
+            self._failed(exc)
+            return
+        self._recovered()
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, statements: list) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for sql, parameters, many in statements:
+                (conn.executemany if many else conn.execute)(sql, parameters)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the first error is the one worth reporting
+            raise
+
+    def _write_one_by_one(self, conn: sqlite3.Connection) -> bool:
+        """A record SQLite refuses for what it holds (not for the disk) must not block the others."""
+        while self._waiting:
+            statement = self._waiting[0]
+            try:
+                self._apply(conn, [statement])
+            except REFUSED as exc:
+                log.error("dropping a record %s refuses (%s): %s", self._db_path.name, exc, statement[0][:60])
+            except (sqlite3.Error, OSError) as exc:
+                self._failed(exc)
+                return False
+            self._waiting.popleft()
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        self._db_retry_at = self._mono() + RETRY_EVERY_S
+        if self._conn is not None:  # open afresh next time (a moved, remounted or repaired file)
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+        if self._db_failing is not None:
+            return
+        self._db_failing = reason
+        log.error("cannot write %s (%s); %d records wait in memory and are written once it works again",
+                  self._db_path, reason, len(self._waiting))
+        self._announce(RecordingStalled(True, reason, len(self._waiting), self._wall()))
+
+    def _recovered(self) -> None:
+        if self._db_failing is None:
+            return
+        self._db_failing = None
+        lost = f"; {self._dropped} of the oldest were dropped" if self._dropped else ""
+        log.info("%s is writable again; the waiting records are written%s", self._db_path, lost)
+        self._dropped = 0
+        self._csv_dirty = True
+        self._announce(RecordingStalled(False, "", 0, self._wall()))
+
+    def _announce(self, event) -> None:
+        if self._publish is not None:
+            self._publish(event)
+
     def _incident_confirmed(self, e: IncidentConfirmed) -> None:
-        self._conn.execute(
+        self._queue(
             "INSERT OR IGNORE INTO incidents (key, cause, start_wall, confirmed_wall, pcs_start, event_id, "
             "closed_hours) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (e.key, e.component.value, e.started_wall, e.confirmed_wall, e.pcs_in_session_at_start, e.event_id,
              self._schedule.outside(e.started_wall, e.confirmed_wall)))
 
     def _incident_ended(self, e: IncidentEnded) -> None:
-        self._conn.execute(
-            "UPDATE incidents SET end_wall = ?, duration_s = ?, pcs_end = ?, closed_hours = ? WHERE key = ?",
-            (e.ended_wall, e.duration_s, e.pcs_in_session_now, self._schedule.outside(e.started_wall, e.ended_wall),
-             e.key))
+        self._queue("UPDATE incidents SET end_wall = ?, duration_s = ?, pcs_end = ?, closed_hours = ? WHERE key = ?",
+                    (e.ended_wall, e.duration_s, e.pcs_in_session_now,
+                     self._schedule.outside(e.started_wall, e.ended_wall), e.key))
 
     def _blip(self, e: Blip) -> None:
-        self._conn.execute("INSERT INTO blips (key, cause, start_wall, end_wall, duration_s) VALUES (?, ?, ?, ?, ?)",
-                           (e.key, e.component.value, e.started_wall, e.ended_wall, e.duration_s))
+        self._queue("INSERT INTO blips (key, cause, start_wall, end_wall, duration_s) VALUES (?, ?, ?, ?, ?)",
+                    (e.key, e.component.value, e.started_wall, e.ended_wall, e.duration_s))
 
     def _session_started(self, e: SessionStarted) -> None:
-        self._conn.execute(
-            "INSERT OR IGNORE INTO sessions (key, pc, ip, start_wall, last_seen_wall) VALUES (?, ?, ?, ?, ?)",
-            (e.key, e.pc, e.ip, e.started_wall, e.started_wall))
+        self._queue("INSERT OR IGNORE INTO sessions (key, pc, ip, start_wall, last_seen_wall) VALUES (?, ?, ?, ?, ?)",
+                    (e.key, e.pc, e.ip, e.started_wall, e.started_wall))
 
     def _session_ended(self, e: SessionEnded) -> None:
         notes = "ended during outage" if e.during_outage else ""
-        self._conn.execute(
-            "UPDATE sessions SET end_wall = ?, last_seen_wall = ?, duration_s = ?, notes = ? WHERE key = ?",
-            (e.ended_wall, e.ended_wall, e.duration_s, notes, e.key))
+        self._queue("UPDATE sessions SET end_wall = ?, last_seen_wall = ?, duration_s = ?, notes = ? WHERE key = ?",
+                    (e.ended_wall, e.ended_wall, e.duration_s, notes, e.key))
 
     def _snapshot(self, e: OccupancySnapshot) -> None:
-        self._conn.execute("INSERT INTO snapshots (at_wall, in_session, total) VALUES (?, ?, ?)",
-                           (e.at_wall, e.in_session, e.total))
+        self._queue("INSERT INTO snapshots (at_wall, in_session, total) VALUES (?, ?, ?)",
+                    (e.at_wall, e.in_session, e.total))
 
     def _status(self, e: MonitorStatus) -> None:
         """Save open sessions' last-seen time now and then, so a restart ends them at the right time."""
@@ -264,30 +406,30 @@ class Storage:
         if e.at_wall - self._last_seen_saved < LAST_SEEN_EVERY_S:
             return
         self._last_seen_saved = e.at_wall
-        self.save_last_seen(e)
+        self._queue_last_seen(e)
 
     def _cover(self, at_wall: float) -> None:
         """Extend the open coverage interval, or start a new one after a gap or a clock step back."""
         last = self._coverage_last
-        if self._coverage_id is None or at_wall < last or at_wall - last > COVERAGE_GAP_S:
-            if self._coverage_id is not None:
-                self._conn.execute("UPDATE coverage SET end_wall = ? WHERE id = ?", (last, self._coverage_id))
-            self._coverage_id = self._conn.execute("INSERT INTO coverage (start_wall, end_wall) VALUES (?, ?)",
-                                                   (at_wall, at_wall)).lastrowid
-            self._coverage_saved = at_wall
+        if self._coverage_start is None or at_wall < last or at_wall - last > COVERAGE_GAP_S:
+            if self._coverage_start is not None:
+                self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (last, self._coverage_start))
+            self._queue("INSERT INTO coverage (start_wall, end_wall) VALUES (?, ?)", (at_wall, at_wall))
+            self._coverage_start = self._coverage_saved = at_wall
         elif at_wall - self._coverage_saved >= COVERAGE_EVERY_S:
-            self._conn.execute("UPDATE coverage SET end_wall = ? WHERE id = ?", (at_wall, self._coverage_id))
+            self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (at_wall, self._coverage_start))
             self._coverage_saved = at_wall
         self._coverage_last = at_wall
 
-    def save_last_seen(self, status: MonitorStatus) -> None:
+    def _queue_last_seen(self, status: MonitorStatus) -> None:
         rows = [(pc.last_seen_wall, pc.ip) for pc in status.pcs
                 if pc.state is PcState.IN_SESSION and pc.last_seen_wall is not None]
-        self._conn.executemany("UPDATE sessions SET last_seen_wall = ? WHERE ip = ? AND end_wall IS NULL", rows)
+        if rows:
+            self._queue("UPDATE sessions SET last_seen_wall = ? WHERE ip = ? AND end_wall IS NULL", rows, many=True)
 
     def _record(self, kind: str, detail: dict) -> None:
-        self._conn.execute("INSERT INTO events (at_wall, kind, detail) VALUES (?, ?, ?)",
-                           (time.time(), kind, json.dumps(detail)))
+        self._queue("INSERT INTO events (at_wall, kind, detail) VALUES (?, ?, ?)",
+                    (self._wall(), kind, json.dumps(detail)))
 
     def _config_reloaded(self, e: ConfigReloaded) -> None:
         self._schedule = Schedule.from_settings(e.config.schedule_settings)
@@ -298,6 +440,9 @@ class Storage:
 
     def _privacy(self, e: PrivacyChanged) -> None:
         self._record("privacy", {"on": e.on, "until": e.until_wall, "reason": e.reason})
+
+    def _database_replaced(self, e: DatabaseReplaced) -> None:
+        self._record("database_replaced", {"reason": e.reason, "kept_as": e.kept_as})
 
     _HANDLERS = {
         IncidentConfirmed: _incident_confirmed,
@@ -310,25 +455,34 @@ class Storage:
         ConfigReloaded: _config_reloaded,
         ConfigRejected: _config_rejected,
         PrivacyChanged: _privacy,
+        DatabaseReplaced: _database_replaced,
     }
 
     # -- CSV -------------------------------------------------------------------------------
 
     def sync_csv(self) -> None:
-        """Bring both CSV files up to date with the database; on failure retry on a later event."""
-        try:
-            with self._lock:
-                self._sync_incidents()
-                self._sync_sessions()
-        except OSError as exc:
-            self._csv_dirty = True
-            if not self._csv_failing:
-                log.warning("cannot write the CSV files (%s); will retry", exc)
-            self._csv_failing = True
-            return
-        if self._csv_failing:
-            log.info("CSV files are writable again and up to date")
-        self._csv_dirty = self._csv_failing = False
+        """Bring both CSV files up to date with the database; what fails is tried again later.
+
+        Each file on its own: one that Excel holds, or re-saved in another encoding, does not
+        stop the other. Failing and recovering are logged once per file.
+        """
+        self._csv_dirty = False
+        for path, sync in ((self._incidents_csv, self._sync_incidents), (self._sessions_csv, self._sync_sessions)):
+            try:
+                with self._lock:
+                    if self._connection() is None:
+                        self._csv_dirty = True
+                        return
+                    sync()
+            except (OSError, ValueError, csv.Error, sqlite3.Error) as exc:  # ValueError: a decoding problem
+                self._csv_dirty = True
+                self._csv_retry_at = self._mono() + RETRY_EVERY_S
+                if path.name not in self._csv_failing:
+                    log.warning("cannot write %s (%s); will retry", path.name, exc)
+                self._csv_failing[path.name] = str(exc)
+                continue
+            if self._csv_failing.pop(path.name, None) is not None:
+                log.info("%s is writable again and up to date", path.name)
 
     def _sync_incidents(self) -> None:
         pending = self._conn.execute(
@@ -336,7 +490,7 @@ class Storage:
             f"WHERE csv_state != {NOTES_SQL} ORDER BY id").fetchall()
         if not pending:
             return
-        rows = _read_csv(self._incidents_csv, INCIDENT_HEADER)
+        rows, encoding = _read_csv(self._incidents_csv, INCIDENT_HEADER)
         index = {(r[0], r[3]): i for i, r in enumerate(rows) if len(r) >= 5}
         for _, cause, start, end, duration, notes in pending:
             row = [stamp(start), stamp(end), hms(duration), cause, notes]
@@ -346,7 +500,7 @@ class Storage:
                 rows.append(row)
             else:
                 rows[where] = row
-        _write_csv(self._incidents_csv, INCIDENT_HEADER, rows)
+        _write_csv(self._incidents_csv, INCIDENT_HEADER, rows, encoding)
         self._conn.executemany(f"UPDATE incidents SET csv_state = {NOTES_SQL} WHERE key = ?",
                                [(key,) for key, *_ in pending])
 
@@ -356,32 +510,67 @@ class Storage:
             "WHERE end_wall IS NOT NULL AND csv_written = 0 ORDER BY end_wall, id").fetchall()
         if not pending:
             return
-        new_file = not self._sessions_csv.exists() or self._sessions_csv.stat().st_size == 0
+        try:
+            existing = self._sessions_csv.read_bytes()
+        except FileNotFoundError:
+            existing = b""
+        encoding = _decode(existing)[1]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        if new_file:
+        if not existing:
             writer.writerow(SESSION_HEADER)
         for _, pc, ip, start, end, duration, notes in pending:
-            writer.writerow([pc, ip, stamp(start), stamp(end), hms(duration), notes])
-        with open(self._sessions_csv, "a", encoding="utf-8", newline="") as out:
-            out.write(buffer.getvalue())
-            out.flush()
+            writer.writerow(_fit([pc, ip, stamp(start), stamp(end), hms(duration), notes], encoding))
+        data = _encode(buffer.getvalue(), encoding)
+        with open(self._sessions_csv, "ab", buffering=0) as out:
+            size = os.fstat(out.fileno()).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[out.write(view):]
+                os.fsync(out.fileno())
+            except OSError:
+                os.ftruncate(out.fileno(), size)  # no half row (a full disk): the whole rows come on the retry
+                raise
         self._conn.executemany("UPDATE sessions SET csv_written = 1 WHERE key = ?", [(k,) for k, *_ in pending])
 
 
-def _read_csv(path: Path, header: list[str]) -> list[list[str]]:
-    """Data rows of an existing CSV (rows we did not write, e.g. the seed's, are kept)."""
+def _decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding of a CSV we write into: UTF-8 (with or without BOM), else Excel's "ANSI".
+
+    cp1252 with surrogateescape gives back every byte as it was on writing, so rows we only
+    carry over stay byte for byte what the owner saved, whatever the code page.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    except UnicodeDecodeError:
+        return data.decode(ANSI, "surrogateescape"), ANSI
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    return text.encode(encoding, "surrogateescape" if encoding == ANSI else "replace")
+
+
+def _fit(cells: list[str], encoding: str) -> list[str]:
+    """New cells as the file's encoding can hold them (a name outside cp1252 gets '?')."""
+    if encoding != ANSI:
+        return cells
+    return [cell.encode(ANSI, "replace").decode(ANSI) for cell in cells]
+
+
+def _read_csv(path: Path, header: list[str]) -> tuple[list[list[str]], str]:
+    """Data rows of an existing CSV (rows we did not write, e.g. the seed's, are kept), and its encoding."""
+    try:
+        text, encoding = _decode(path.read_bytes())
     except FileNotFoundError:
-        return []
+        return [], "utf-8"
     rows = list(csv.reader(io.StringIO(text)))
-    return rows[1:] if rows and rows[0] == header else rows
+    return (rows[1:] if rows and rows[0] == header else rows), encoding
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)
-    atomic_write(path, buffer.getvalue().encode("utf-8"))
+    atomic_write(path, _encode(buffer.getvalue(), encoding))

@@ -102,7 +102,7 @@ def test_the_cli_writes_html_and_csv_and_prints_the_path(october, tmp_path):
     ]
     page = html_path.read_text(encoding="utf-8")
     assert "96.610%" in page and "1:40:30" in page and "49:30:00" in page and "425:00:00" in page
-    assert "The internet (ISP) did not answer" in page and "(closed hours)" in page
+    assert "Internet down - your ISP; the router is fine" in page and "(closed hours)" in page
     assert "http://" not in page.replace("http://www.w3.org", "") and "<script" not in page  # self-contained
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
+from sentinel.database import connect
 from sentinel.events import (Blip, Component, IncidentConfirmed, IncidentEnded, MonitorStatus, SessionEnded,
                              SessionStarted)
 from sentinel.schedule import Schedule
-from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage, connect
+from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage
 from tests.helpers.localtime import local_zone
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
@@ -73,7 +74,7 @@ def test_csv_that_cannot_be_written_is_caught_up_on_a_later_event(storage, tmp_p
     (tmp_path / "incidents.csv").mkdir()  # like a file locked by Excel: writing fails
     storage.on_event(IncidentConfirmed("k1", Component.ROUTER, T0, T0 + 10, 0))
     storage.on_event(IncidentConfirmed("k2", Component.SERVER, T0, T0 + 10, 0))
-    assert sum("cannot write the CSV" in r.message for r in caplog.records) == 1
+    assert sum("cannot write incidents.csv" in r.message for r in caplog.records) == 1
     (tmp_path / "incidents.csv").rmdir()
     storage.on_event(IncidentEnded("k1", Component.ROUTER, T0, T0 + 60, 60.0, 0, 0))
     assert [r[3:] for r in rows(tmp_path / "incidents.csv")[1:]] == [["ROUTER_DOWN", "resolved"],
