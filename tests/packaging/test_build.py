@@ -101,6 +101,12 @@ def test_app_bundles_the_runtime_backends(build):
     assert wanted <= modules, f"missing: {sorted(wanted - modules)}"
 
 
+def test_app_bundles_the_web_dashboard_and_metrics(build):
+    static = build.deploy / "_internal" / "sentinel" / "services" / "web" / "static"
+    assert {"index.html", "app.js", "app.css"} <= {p.name for p in static.iterdir()}
+    assert {"prometheus_client", "sentinel.services.web.api"} <= pyz_modules(build.app)
+
+
 def test_guard_bundle_is_small_and_has_no_gui(build):
     modules = pyz_modules(build.guard)
     assert {"sentinel.guard", "sentinel.platform.posix", "psutil"} <= modules

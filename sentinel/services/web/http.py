@@ -9,9 +9,11 @@ checks behave as they always did; what it does not give, this module adds: one J
 shape, a whole-head deadline, a body deadline, a connection cap answered with a JSON 503
 (never a reset), and a lingering close so a refused client still reads its refusal.
 
-The application is one callable, `app.respond(request) -> Response | Stream`, plus an early
-`app.gate(path, header_name, header_value, client)` hook that may refuse a request as
-soon as a header arrives (the bearer token is checked before the rest of the head).
+The application gives two hooks: `await app.respond(request, server, read_body)` returns a
+Response or a Stream (`read_body(n)` reads the body within the request's deadline, so the app
+checks who asks before any body is read), and `app.gate(path, header_name, header_value,
+client)` may refuse a request as soon as one header arrives (a wrong bearer token is refused
+before the rest of the head).
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 class HttpError(Exception):
     """Raised by handlers: answered as JSON `{"errors": [{"path", "message"}]}`."""
 
-    def __init__(self, status: int, errors: list[tuple[str, str]], headers: dict | None = None):
+    def __init__(self, status: int, errors: list[tuple[str, str]], headers: dict | None = None,
+                 plain: list[str] | None = None):
         super().__init__(status)
         self.status = status
         self.errors = errors
         self.headers = headers or {}
+        self.plain = plain  # per error, the words a form shows a person (optional)
 
 
 @dataclass
@@ -109,15 +113,19 @@ def encode_json(payload: Any) -> bytes:
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
 
 
-def error_response(status: int, errors: list[tuple[str, str]], headers: dict | None = None) -> Response:
-    body = encode_json({"errors": [{"path": path, "message": message} for path, message in errors]})
-    return Response(status, body, headers=dict(headers or {}))
+def error_response(status: int, errors: list[tuple[str, str]], headers: dict | None = None,
+                   plain: list[str] | None = None) -> Response:
+    """`plain`: for each error, the words a person reads in a form (added as "plain")."""
+    items = [{"path": path, "message": message} for path, message in errors]
+    for item, text in zip(items, plain or ()):
+        item["plain"] = text
+    return Response(status, encode_json({"errors": items}), headers=dict(headers or {}))
 
 
 class _HeadParser(BaseHTTPRequestHandler):
     """The stdlib's request-line and header parsing, run on bytes already read (no socket)."""
 
-    def __init__(self, head: bytes):  # noqa: super().__init__ would serve a socket
+    def __init__(self, head: bytes):  # not super().__init__(): that would serve a socket
         first, _, rest = head.partition(b"\n")
         self.raw_requestline = first + b"\n" if _ else first
         self.rfile = io.BytesIO(rest)

@@ -421,6 +421,16 @@ def test_provider_failure_is_500_without_traceback(env, caplog):
     assert env.client.call("GET", "/api/status")[0] == 500
 
 
+def test_a_failing_disk_is_a_500_answer_not_a_dropped_connection(env, monkeypatch, caplog):
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(api_module, "save_config", full)
+    status, _, err = env.client.call("POST", "/api/config", {"discord_settings": {"shop_name": "Full Disk"}})
+    assert status == 500 and err["errors"][0]["message"] == "internal error, see the log"
+    assert "No space left on device" in caplog.text
+
+
 # -- lifecycle ---------------------------------------------------------------------------------
 
 def test_port_in_use_logs_one_error_and_does_not_raise(env, caplog):
