@@ -353,7 +353,7 @@ class Sentinel:
         shots, occupancy = config.screenshot_settings, config.occupancy_settings
         self.privacy = PrivacyMode(bus, default_minutes=shots.privacy_minutes)
         self.notifier = Notifier(sink, batch_delay_seconds=occupancy.batch_delay_seconds,
-                                 evidence=lambda: self.screenshots.evidence(), wall_clock=self.clock.wall,
+                                 evidence=self._restored_evidence, wall_clock=self.clock.wall,
                                  occupancy_enabled=occupancy.enabled, history=self.storage.snapshots_since,
                                  quiet=self._quiet, status_board=config.discord_settings.status_board)
         notifier = self.notifier
@@ -465,6 +465,13 @@ class Sentinel:
         if self.heartbeat is None:  # the demo has no guard
             return lambda: None
         return self.heartbeat.part(part, allow_s)
+
+    def _restored_evidence(self, ended) -> bytes | None:
+        """The screenshot kept when the incident was confirmed (the window red); else one taken now.
+        Nothing while privacy mode is on, not even a screenshot taken before it was turned on."""
+        if self.privacy.is_on(self.clock.wall()):
+            return None
+        return self.evidence.shot(ended.key) or self.screenshots.evidence()
 
     def _quiet(self, event) -> bool:
         """Alerts outside opening hours stay unsent unless closed_hours_alerts (both hot-reloaded)."""
