@@ -30,6 +30,11 @@ class Component(enum.Enum):
         """Title word used in alerts: `Router DOWN`, `LAN link RESTORED`."""
         return _LABELS[self]
 
+    @property
+    def cause(self) -> str:
+        """What went wrong, in plain words (alerts, digest, report)."""
+        return _CAUSES[self]
+
 
 _LABELS = {
     Component.LAN_LINK: "LAN link",
@@ -37,6 +42,14 @@ _LABELS = {
     Component.ROUTER: "Router",
     Component.SERVER: "Server",
     Component.INTERNET: "Internet",
+}
+
+_CAUSES = {
+    Component.INTERNET: "Internet down - your ISP; the router is fine",
+    Component.ROUTER: "Router not answering - no PC can reach the internet",
+    Component.SERVER: "Server not answering - the router is fine",
+    Component.LAN: "Nothing on the LAN answers - check the switch and its power",
+    Component.LAN_LINK: "This PC lost its network link - cable, adapter or switch port",
 }
 
 

@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         delivery.close()
         return 0
     if args.action == "alerts":
-        notifier = Notifier(delivery, evidence=lambda: None)
+        notifier = Notifier(delivery, evidence=lambda event: None)
         now = time.time()
         notifier.on_event(IncidentConfirmed("router", Component.ROUTER, now - 20, now - 10, 3))
         notifier.on_event(IncidentEnded("router", Component.ROUTER, now - 20, now - 5, 15.0, 3, 3))

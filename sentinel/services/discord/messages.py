@@ -43,15 +43,6 @@ COLOURS = {
     "board": 0x34495E,
 }
 
-# What an owner should understand from the alert alone.
-CAUSES = {
-    Component.INTERNET: "Internet down - your ISP; the router is fine",
-    Component.ROUTER: "Router not answering - no PC can reach the internet",
-    Component.SERVER: "Server not answering - the router is fine",
-    Component.LAN: "Nothing on the LAN answers - check the switch and its power",
-    Component.LAN_LINK: "This PC lost its network link - cable, adapter or switch port",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -82,7 +73,7 @@ def incident_down(event: IncidentConfirmed, number: int | None) -> Message:
     label = event.component.label
     return Message("alerts", event.confirmed_wall, incident=number, embeds=({
         "title": f"{label} DOWN",
-        "description": f"{CAUSES[event.component]}.",
+        "description": f"{event.component.cause}.",
         "color": COLOURS["down"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("PCs in session", event.pcs_in_session_at_start)],
@@ -93,7 +84,7 @@ def incident_restored(event: IncidentEnded, number: int | None, evidence: bytes 
     label = event.component.label
     embed = {
         "title": f"{label} RESTORED",
-        "description": f"Back after {hms(event.duration_s)}. {CAUSES[event.component]}.",
+        "description": f"Back after {hms(event.duration_s)}. {event.component.cause}.",
         "color": COLOURS["restored"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("End", clock_near(event.ended_wall, event.started_wall)),
@@ -112,7 +103,7 @@ def incident_reminder(event: IncidentReminder, number: int | None) -> Message:
     label = event.component.label
     return Message("alerts", event.at_wall, incident=number, embeds=({
         "title": f"{label} still DOWN ({hms(event.duration_s)})",
-        "description": f"{CAUSES[event.component]}.",
+        "description": f"{event.component.cause}.",
         "color": COLOURS["reminder"],
         "fields": [_field("Start", day_clock(event.started_wall)),
                    _field("Duration", f"{hms(event.duration_s)} so far")],
@@ -124,7 +115,7 @@ def component_unstable(event: ComponentUnstable) -> Message:
     return Message("alerts", event.at_wall, embeds=({
         "title": f"{label} UNSTABLE",
         "description": (f"{event.blips} short failures in {spoken(event.window_s)}, each too short to be an "
-                        f"incident. {CAUSES[event.component]} - again and again."),
+                        f"incident. {event.component.cause} - again and again."),
         "color": COLOURS["unstable"],
         "fields": [_field("Start", day_clock(event.first_wall)),
                    _field("Blips", event.blips)],

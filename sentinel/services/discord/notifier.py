@@ -51,15 +51,15 @@ class Sink(Protocol):
 class Notifier:
     """Bus subscriber: `bus.subscribe(notifier.on_event)`; a timer calls `flush_due()` every second.
 
-    `evidence` is called (on the timer thread) at the end of an incident and returns WebP bytes,
-    or None in privacy mode or when the capture failed. `clock` is monotonic (batch windows,
+    `evidence(ended)` is called (on the timer thread) at the end of an incident and returns WebP
+    bytes (the screenshot kept when it was confirmed, so it shows the outage), or None. `clock` is monotonic (batch windows,
     the board's minute), `wall_clock` epoch seconds (message times). `quiet(event)` says an alert
     stays unsent (closed hours); `history(since_wall)` gives the stored snapshots (at_wall,
     in_session, total) for the chart.
     """
 
     def __init__(self, sink: Sink, *, batch_delay_seconds: float = 30.0,
-                 evidence: Callable[[], bytes | None] | None = None,
+                 evidence: Callable[[IncidentEnded], bytes | None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
                  occupancy_enabled: bool = True,
@@ -106,7 +106,7 @@ class Notifier:
             self._alert(lambda: messages.incident_down(event, self._number(event.key, event.started_wall)))
         elif isinstance(event, IncidentEnded):
             self._alert(lambda: messages.incident_restored(event, self._number(event.key, event.started_wall),
-                                                           self._capture_evidence()),
+                                                           self._capture_evidence(event)),
                         slow=self._evidence is not None)
         elif isinstance(event, IncidentReminder):
             self._alert(lambda: messages.incident_reminder(event, self._number(event.key, event.started_wall)))
@@ -169,11 +169,11 @@ class Notifier:
             log.exception("an alert could not be built or queued; skipping it")
             return False
 
-    def _capture_evidence(self) -> bytes | None:
+    def _capture_evidence(self, event: IncidentEnded) -> bytes | None:
         if self._evidence is None:
             return None
         try:
-            data = self._evidence()
+            data = self._evidence(event)
         except Exception:
             log.exception("evidence capture failed")
             return None

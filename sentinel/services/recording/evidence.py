@@ -98,6 +98,14 @@ class EvidenceKeeper:
         self._storage.add_evidence(event.key, phase, taken_wall, path.name)
         return path
 
+    def shot(self, incident_key: str, phase: str = "confirmed") -> bytes | None:
+        """The kept screenshot of an incident (the RESTORED alert shows the outage, not the recovery)."""
+        name = self._storage.evidence_file(incident_key, phase)
+        try:
+            return (self._folder / name).read_bytes() if name else None
+        except OSError:
+            return None
+
     def prune(self, now_wall: float) -> int:
         """Delete evidence older than the retention; returns how many files went."""
         old = self._storage.evidence_before(now_wall - self._retention_days * DAY_S)

@@ -25,7 +25,7 @@ from sentinel.config.model import atomic_write
 from sentinel.errors import UserError
 from sentinel.events import Component
 from sentinel.schedule import Interval, Schedule, intersect, merge, subtract, total
-from sentinel.services.recording.history import (BEHIND, LOCAL, PLAIN_CAUSE, DayRecord, Incident, Records, Uptime,
+from sentinel.services.recording.history import (BEHIND, LOCAL, DayRecord, Incident, Records, Uptime,
                                                   day_record, days_of, down_intervals, hourly, in_span, load,
                                                   opening_intervals, span_of)
 from sentinel.timefmt import hms, stamp
@@ -236,7 +236,7 @@ def _card(value: str, caption: str) -> str:
 def _incident_row(line: IncidentLine, evidence_dir: Path) -> str:
     e = html.escape
     i = line.incident
-    what = f"<b>{e(i.component.label)}</b>: {e(PLAIN_CAUSE[i.component])}"
+    what = f"<b>{e(i.component.label)}</b>: {e(i.component.cause)}"
     if i.closed_hours:
         what += " <i>(closed hours)</i>"
     shots = [thumbnail(evidence_dir / name) for name in i.evidence]

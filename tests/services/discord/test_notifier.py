@@ -120,7 +120,7 @@ def test_incident_confirmed_is_a_down_alert(sink, clock, component, title):
 
 def test_incident_ended_is_restored_with_the_same_number_and_evidence(sink, clock):
     webp = b"RIFF\x10\x00\x00\x00WEBPVP8 fake"
-    notifier = make(sink, clock, evidence=lambda: webp)
+    notifier = make(sink, clock, evidence=lambda event: webp)
     notifier.on_event(IncidentConfirmed("k", Component.INTERNET, T0, T0 + 10, 7))
     notifier.on_event(IncidentReminder("k", Component.INTERNET, T0, T0 + 3600, 3600.0))
     notifier.on_event(IncidentEnded("k", Component.INTERNET, T0, T0 + 3725, 3725.0, 7, 5))
@@ -138,7 +138,7 @@ def test_incident_ended_is_restored_with_the_same_number_and_evidence(sink, cloc
 def test_no_evidence_in_privacy_mode_or_on_capture_failure(sink, clock):
     results = iter([None, RuntimeError("no display")])
 
-    def evidence():
+    def evidence(event):
         value = next(results)
         if isinstance(value, Exception):
             raise value
@@ -153,7 +153,7 @@ def test_no_evidence_in_privacy_mode_or_on_capture_failure(sink, clock):
 
 
 def test_alert_order_is_kept_behind_an_evidence_capture(sink, clock):
-    notifier = make(sink, clock, evidence=lambda: b"RIFFxxxxWEBP")
+    notifier = make(sink, clock, evidence=lambda event: b"RIFFxxxxWEBP")
     notifier.on_event(IncidentConfirmed("k", Component.SERVER, T0, T0 + 10, 0))
     notifier.on_event(IncidentEnded("k", Component.SERVER, T0, T0 + 60, 60.0, 0, 0))
     notifier.on_event(PrivacyChanged(True, T0 + 61, T0 + 3661, "password"))
@@ -280,7 +280,7 @@ def test_snapshot_of_254_pcs_stays_valid(sink, clock):
 def test_disabled_kinds_build_nothing(clock):
     sink = FakeSink(kinds=())
     calls = []
-    notifier = make(sink, clock, evidence=lambda: calls.append(1))
+    notifier = make(sink, clock, evidence=lambda event: calls.append(1))
     notifier.on_event(IncidentEnded("k", Component.ROUTER, T0, T0 + 60, 60.0, 1, 1))
     notifier.on_event(started(1))
     notifier.on_event(OccupancySnapshot(T0, 1, 2, ("PC-1",)))
@@ -313,7 +313,7 @@ def test_end_to_end_through_the_outbox(tmp_path):
     with FakeDiscord(limit=50, period=1.0) as fake:
         delivery = Delivery(Outbox(tmp_path / "sentinel.db"), DiscordSettings(
             enabled=True, shop_name="Pixel Cafe", webhook_alerts=fake.url("1"), webhook_occupancy=fake.url("2")))
-        notifier = Notifier(delivery, batch_delay_seconds=0, evidence=lambda: b"RIFF\x00\x00\x00\x00WEBPfake")
+        notifier = Notifier(delivery, batch_delay_seconds=0, evidence=lambda event: b"RIFF\x00\x00\x00\x00WEBPfake")
         try:
             delivery.start()
             notifier.on_event(IncidentConfirmed("k", Component.ROUTER, T0, T0 + 10, 2))
@@ -339,7 +339,7 @@ def test_end_to_end_through_the_outbox(tmp_path):
 
 
 def test_a_failing_alert_never_blocks_the_ones_after_it(sink, clock):
-    notifier = make(sink, clock, evidence=lambda: b"RIFFxxxxWEBP")
+    notifier = make(sink, clock, evidence=lambda event: b"RIFFxxxxWEBP")
     real_enqueue = sink.enqueue
     calls = []
 

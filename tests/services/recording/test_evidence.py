@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -68,6 +69,7 @@ def test_evidence_older_than_the_retention_is_deleted(tmp_path):
     new = keeper.keep(IncidentConfirmed("new", Component.ROUTER, now[0], now[0] + 10, 0))
     assert keeper.prune(T0 + 30 * DAY_S - 1) == 0
     assert keeper.prune(T0 + 30 * DAY_S + 1) == 1
+    assert keeper.shot("old") is None and keeper.shot("new") == new.read_bytes()
     storage.close()
     assert not old.exists() and new.exists()
     assert [key for key, _, _ in linked(tmp_path)] == ["new"]
@@ -81,6 +83,15 @@ def red_pixels(path) -> int:
     return sum(1 for colour in image.get_flattened_data() if all(abs(a - b) <= 24 for a, b in zip(colour, RED)))
 
 
+def restored_message(outbox):
+    """(payload, attachment bytes) of the demo outbox's Internet RESTORED message, or None."""
+    for path in sorted(outbox.glob("*-alerts.json")):
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload["embeds"][0]["title"].startswith("Internet RESTORED") and payload["attachments"]:
+            return payload, (outbox / payload["attachments"][0]).read_bytes()
+    return None
+
+
 @pytest.mark.needs_display
 def test_the_demo_keeps_the_window_red_at_confirmation_and_the_end_when_restored(xvfb_display, tmp_path):
     """The real app (demo cafe, window, mss): the outage 25 simulated minutes in, 10 minutes long."""
@@ -91,6 +102,8 @@ def test_the_demo_keeps_the_window_red_at_confirmation_and_the_end_when_restored
         shots = wait_until(lambda: sorted((data / "evidence").glob("*-ISP_DOWN-*.webp"))
                            if len(list((data / "evidence").glob("*-ISP_DOWN-*.webp"))) >= 2 else None,
                            timeout=90, what="both evidence screenshots of the demo's outage", interval=0.5)
+        restored = wait_until(lambda: restored_message(data / "demo_outbox"), timeout=30,
+                              what="the RESTORED alert in the demo outbox", interval=0.5)
         rc, _ = app.stop()
     finally:
         if app.proc.poll() is None:
@@ -101,3 +114,5 @@ def test_the_demo_keeps_the_window_red_at_confirmation_and_the_end_when_restored
     assert len(confirmed) == len(ended) == 1
     assert red_pixels(confirmed[0]) > 50 * red_pixels(ended[0]) + 100  # red while down, not once restored
     assert [phase for _, phase, _ in linked(data)] == ["confirmed", "ended"]
+    # The RESTORED alert shows the outage: the screenshot kept at confirmation, not an "All OK" one.
+    assert restored[1] == confirmed[0].read_bytes()
