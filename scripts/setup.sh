@@ -4,13 +4,16 @@
 # Windows lane (a Windows CPython under Wine, scripts/wine-python.sh). Safe to run again: what
 # is there already is kept, so a second run takes seconds.
 #
-#   scripts/setup.sh            everything
-#   scripts/setup.sh --system   only the Debian packages
+#   scripts/setup.sh            everything the tests need (scripts/test.sh runs this)
+#   scripts/setup.sh --app      only what running the app needs: Tk and .venv (scripts/demo.sh)
+#   scripts/setup.sh --system   only the Debian packages the tests need
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-}"
+case "$mode" in ""|--app|--system) ;; *) echo "setup.sh: unknown argument $mode" >&2; exit 2 ;; esac
 
-# Debian packages, one a line, with what needs them. Add yours here.
-packages=(
+# Debian packages for the tests, one a line, with what needs them. Add yours here.
+test_packages=(
   xvfb xauth                  # the display tests start their own Xvfb; xvfb-run for Wine
   xdotool x11-utils           # driving and inspecting real windows
   trayer                      # a real system tray for the tray-icon tests
@@ -23,6 +26,8 @@ packages=(
   chromium chromium-driver    # the web dashboard's browser tests (headless, loopback only)
   poppler-utils               # reads the PDF reports back in their tests
 )
+packages=()
+[ "$mode" = --app ] || packages+=("${test_packages[@]}")
 python3 -c "import tkinter" 2>/dev/null || packages+=(python3-tk)
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 
@@ -39,8 +44,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${apt[@]}" update >/dev/null
   "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[ "${1:-}" = "--system" ] && exit 0
+[ "$mode" = --system ] && exit 0
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
+if [ "$mode" = --app ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  exit 0
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 bash scripts/wine-python.sh setup

@@ -3,12 +3,16 @@ skipped is a failure, so the real-network and real-window tests cannot pass by n
 
 import gc
 import os
+import sys
 
 import pytest
 
 from tests.helpers.xvfb import Xvfb, require_xvfb
 
 STRICT_MARKERS = ("needs_root", "needs_display", "wine")
+# tests/windows is for a Windows CPython (tests/packaging/test_wine.py runs it under Wine here):
+# elsewhere it is not collected, rather than listed as skipped.
+collect_ignore = [] if sys.platform == "win32" else ["windows"]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -139,27 +139,37 @@ class Sender(threading.Thread):
 
     def run(self) -> None:
         session = self._p.session_factory()
+        failing = False
         try:
             while not self._stopping:
                 self._wake.clear()
-                self._p.idle()
-                url = self._p.route(self.kind)
-                message = self._p.outbox.head(self.kind) if url else None
-                board = self._p.outbox.board() if url and message is None and self.kind == "alerts" else None
-                if message is None and (board is None or not board.dirty):
-                    self._wake.wait(OUTBOX_POLL_S)
-                    continue
-                wait = self._p.limits.reserve(url, self._p.mono())
-                if wait > 0:
-                    self._sleep(wait)
-                elif message is not None:
-                    self._deliver(session, url, message)
-                else:
-                    self._edit_board(session, url, board)
-        except Exception:
-            log.exception("Discord sender %s crashed", self.kind)
+                try:
+                    self._step(session)
+                    failing = False
+                except Exception:  # a database error, a bug: logged once, then the sender goes on
+                    if not failing:
+                        log.exception("Discord sender %s failed; trying again", self.kind)
+                    failing = True
+                    self._sleep(self._p.backoff.cap_s)
         finally:
             session.close()
+
+    def _step(self, session) -> None:
+        """One look at the queue: send its head (or the board), or wait."""
+        self._p.idle()
+        url = self._p.route(self.kind)
+        message = self._p.outbox.head(self.kind) if url else None
+        board = self._p.outbox.board() if url and message is None and self.kind == "alerts" else None
+        if message is None and (board is None or not board.dirty):
+            self._wake.wait(OUTBOX_POLL_S)
+            return
+        wait = self._p.limits.reserve(url, self._p.mono())
+        if wait > 0:
+            self._sleep(wait)
+        elif message is not None:
+            self._deliver(session, url, message)
+        else:
+            self._edit_board(session, url, board)
 
     def _request(self, session, url: str, payload: dict, files, message_id: str = ""):
         """(verdict, None) after an answer, or (None, error text) when there was none."""
@@ -408,6 +418,10 @@ class Delivery:
         self._outbox.set_board(finish_payload(message, self.shop_name))
         self._senders["alerts"].wake()
 
+    def board(self) -> Board | None:
+        """What the status board should show and what Discord has (message id)."""
+        return self._outbox.board()
+
     def backlog(self) -> dict[str, int]:
         return self._outbox.backlog()
 
@@ -422,7 +436,8 @@ class Delivery:
 
     def _on_outcome(self, kind: str, action: str, url: str) -> None:
         if action == "delivered":
-            self._last_delivered_wall = self._wall()
+            with self._lock:
+                self._last_delivered_wall = self._wall()
         if action == "dead":
             with self._lock:
                 if self._url_of(kind) == url:
@@ -430,6 +445,10 @@ class Delivery:
             self._status_changed(force=True)
         else:
             self._status_changed()
+
+    def _last_delivered(self) -> float | None:
+        with self._lock:
+            return self._last_delivered_wall
 
     def _throttled_kinds(self) -> tuple[str, ...]:
         with self._lock:
@@ -444,7 +463,7 @@ class Delivery:
         status = DeliveryStatus(backlog=tuple((k, backlog.get(k, 0)) for k in KINDS), dead=self.dead_kinds(),
                                 at_wall=self._wall(), throttled=self._throttled_kinds(),
                                 delivered=self._counters.snapshot().delivered,
-                                last_delivered_wall=self._last_delivered_wall)
+                                last_delivered_wall=self._last_delivered())
         with self._lock:
             last = self._last_status
             if not force and last is not None and (last.backlog, last.dead, last.throttled, last.delivered) == (
