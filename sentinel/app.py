@@ -421,7 +421,7 @@ class Sentinel:
                         current_config=lambda: self.config, config_path=self.config_path,
                         backup_dir=self.data.config_backups, today=self.board.today,
                         metrics=self.metrics.render, verify_admin=self._verify_admin_password,
-                        log_path=self.data.log_file)
+                        log_path=self.data.log_file, settings_form=settings_form, explain=explain_problem)
         self.board.listen(api.notify)
 
         def start() -> None:
@@ -597,6 +597,29 @@ def build_and_run(args: argparse.Namespace, config: Config, config_path: Path | 
     finally:
         sentinel.stop()
     return EXIT_OK
+
+
+def settings_form() -> dict | None:
+    """The desktop Settings' tabs, groups and fields, for the web settings page (None without Tk)."""
+    try:
+        from sentinel.gui.configform import GROUPS
+        from sentinel.gui.settings import TABS
+    except ImportError:  # no Tk on this machine: the web page lists every key as config.json has it
+        return None
+    groups = dict(GROUPS)
+    return {"tabs": [{"title": tab, "groups": [
+        {"title": group, "fields": [{"path": f.path, "label": f.label, "kind": f.kind, "hint": f.hint,
+                                     "choices": list(f.choices)} for f in groups[group]]} for group in names]}
+        for tab, names in TABS]}
+
+
+def explain_problem(path: str, message: str) -> str:
+    """A config problem in the words the desktop Settings shows under a field."""
+    try:
+        from sentinel.gui.configform import plain_problem
+    except ImportError:
+        return message
+    return plain_problem(path, message)
 
 
 def has_display() -> bool:

@@ -9,6 +9,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
+from sentinel.app import explain_problem, settings_form
 from sentinel.config.model import ApiSettings, Config, DiscordSettings, MonitorSettings, Targets, save_config
 from sentinel.events import (Blip, Component, DeliveryStatus, Health, IncidentConfirmed, IncidentEnded,
                              IncidentOpened, MonitorStatus, PcState, PcStatus, TargetStatus)
@@ -56,7 +57,7 @@ class Scene:
                              current_config=lambda: self.config, config_path=self.config_path,
                              backup_dir=self.data / "config_backups", today=self.board.today,
                              metrics=self.metrics.render, verify_admin=self.verify, log_path=self.log_file,
-                             **api_kwargs)
+                             settings_form=settings_form, explain=explain_problem, **api_kwargs)
         self.board.listen(self.api.notify)
         assert self.api.start()
         self.url = f"http://127.0.0.1:{self.api.address[1]}"

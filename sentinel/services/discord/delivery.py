@@ -139,27 +139,37 @@ class Sender(threading.Thread):
 
     def run(self) -> None:
         session = self._p.session_factory()
+        failing = False
         try:
             while not self._stopping:
                 self._wake.clear()
-                self._p.idle()
-                url = self._p.route(self.kind)
-                message = self._p.outbox.head(self.kind) if url else None
-                board = self._p.outbox.board() if url and message is None and self.kind == "alerts" else None
-                if message is None and (board is None or not board.dirty):
-                    self._wake.wait(OUTBOX_POLL_S)
-                    continue
-                wait = self._p.limits.reserve(url, self._p.mono())
-                if wait > 0:
-                    self._sleep(wait)
-                elif message is not None:
-                    self._deliver(session, url, message)
-                else:
-                    self._edit_board(session, url, board)
-        except Exception:
-            log.exception("Discord sender %s crashed", self.kind)
+                try:
+                    self._step(session)
+                    failing = False
+                except Exception:  # a database error, a bug: logged once, then the sender goes on
+                    if not failing:
+                        log.exception("Discord sender %s failed; trying again", self.kind)
+                    failing = True
+                    self._sleep(self._p.backoff.cap_s)
         finally:
             session.close()
+
+    def _step(self, session) -> None:
+        """One look at the queue: send its head (or the board), or wait."""
+        self._p.idle()
+        url = self._p.route(self.kind)
+        message = self._p.outbox.head(self.kind) if url else None
+        board = self._p.outbox.board() if url and message is None and self.kind == "alerts" else None
+        if message is None and (board is None or not board.dirty):
+            self._wake.wait(OUTBOX_POLL_S)
+            return
+        wait = self._p.limits.reserve(url, self._p.mono())
+        if wait > 0:
+            self._sleep(wait)
+        elif message is not None:
+            self._deliver(session, url, message)
+        else:
+            self._edit_board(session, url, board)
 
     def _request(self, session, url: str, payload: dict, files, message_id: str = ""):
         """(verdict, None) after an answer, or (None, error text) when there was none."""

@@ -110,6 +110,8 @@ class ApiServer:
     returns an object with `ok`, `locked_for_s`, `tries_left` (the vault's AttemptResult), or
     None when no admin password is set up. The dashboard shows `status`, `today` (the day's
     timeline) and the newest incidents; call notify() whenever they may have changed.
+    `settings_form()` is the desktop Settings' layout (tabs, groups, fields) for the web form,
+    and `explain(path, message)` the plain words it shows for a problem.
     """
 
     def __init__(self, settings: ApiSettings, token: str, *,
@@ -118,7 +120,8 @@ class ApiServer:
                  request_timeout_s: float = REQUEST_DEADLINE_S, max_connections: int = MAX_CONNECTIONS,
                  today: StatusProvider | None = None, metrics: Callable[[], bytes] | None = None,
                  verify_admin: Callable[[str], Any] | None = None, log_path: Path | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 settings_form: Callable[[], dict | None] | None = None,
+                 explain: Callable[[str, str], str] | None = None, clock: Callable[[], float] = time.monotonic):
         if not token:
             raise ValueError("the API needs a token")
         self._settings = settings
@@ -132,6 +135,8 @@ class ApiServer:
         self._metrics = metrics
         self._verify_admin = verify_admin
         self._log_path = Path(log_path) if log_path else None
+        self._settings_form = settings_form
+        self._explain = explain
         self._clock = clock
         self.config_path = Path(config_path)
         self.backup_dir = Path(backup_dir)
@@ -151,6 +156,7 @@ class ApiServer:
             "/api/status": {"GET": self._get_status},
             "/api/config": {"GET": self._get_config, "POST": self._post_config},
             "/api/config/backups": {"GET": self._get_backups},
+            "/api/config/form": {"GET": self._get_form},
             "/api/incidents": {"GET": self._get_incidents},
             "/api/sessions": {"GET": self._get_sessions},
             "/api/logs": {"GET": self._get_logs},
@@ -244,7 +250,7 @@ class ApiServer:
         try:
             result = await self._route(request, server, read_body)
         except HttpError as exc:
-            return error_response(exc.status, exc.errors, exc.headers)
+            return error_response(exc.status, exc.errors, exc.headers, exc.plain)
         except (TimeoutError, ConnectionError):  # the client was too slow sending its body, or went away
             raise
         except Exception:
@@ -427,6 +433,13 @@ class ApiServer:
                             "modified": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_mtime))})
         return 200, {"backups": backups}, {}
 
+    def _get_form(self, request: Request):
+        _query_params(request.query, ())
+        form = self._settings_form() if self._settings_form else None
+        if form is None:
+            raise _error(404, [("", "no settings layout: the page shows every key as it is in config.json")])
+        return 200, form, {}
+
     def _config_on_disk(self) -> Config | None:
         try:
             return parse_config(self.config_path.read_bytes())[0]
@@ -459,11 +472,26 @@ class ApiServer:
             problems = unmask_errors + [p for p in problems if p[0] not in unmasked_paths]
             if problems:
                 log.info("config POST rejected: %s", ", ".join(path or "(body)" for path, _ in problems))
-                raise _error(400, problems)
+                raise self._problems(problems)
             if config != on_disk:  # an identical POST leaves the file and the backups alone
                 save_config(config, self.config_path, self.backup_dir)
                 log.info("config saved through the local API (%s)", request.state.get("auth"))
         return 200, config.masked_dict(), {}
+
+
+    def _problems(self, problems: list[tuple[str, str]]) -> HttpError:
+        """400 with each problem; `plain` adds the words the Settings form shows (when known)."""
+        error = _error(400, problems)
+        if self._explain is None:
+            return error
+        plain = []
+        for path, message in error.errors:
+            try:
+                plain.append(self._explain(path, message))
+            except Exception:  # a wording helper must never turn a 400 into a 500
+                log.exception("explaining %s failed", path)
+                plain.append(message)
+        return HttpError(400, error.errors, plain=plain)
 
 
 def merge_config(base: dict, patch: Any, cls: type = Config) -> Any:

@@ -52,11 +52,13 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 class HttpError(Exception):
     """Raised by handlers: answered as JSON `{"errors": [{"path", "message"}]}`."""
 
-    def __init__(self, status: int, errors: list[tuple[str, str]], headers: dict | None = None):
+    def __init__(self, status: int, errors: list[tuple[str, str]], headers: dict | None = None,
+                 plain: list[str] | None = None):
         super().__init__(status)
         self.status = status
         self.errors = errors
         self.headers = headers or {}
+        self.plain = plain  # per error, the words a form shows a person (optional)
 
 
 @dataclass
@@ -111,9 +113,13 @@ def encode_json(payload: Any) -> bytes:
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
 
 
-def error_response(status: int, errors: list[tuple[str, str]], headers: dict | None = None) -> Response:
-    body = encode_json({"errors": [{"path": path, "message": message} for path, message in errors]})
-    return Response(status, body, headers=dict(headers or {}))
+def error_response(status: int, errors: list[tuple[str, str]], headers: dict | None = None,
+                   plain: list[str] | None = None) -> Response:
+    """`plain`: for each error, the words a person reads in a form (added as "plain")."""
+    items = [{"path": path, "message": message} for path, message in errors]
+    for item, text in zip(items, plain or ()):
+        item["plain"] = text
+    return Response(status, encode_json({"errors": items}), headers=dict(headers or {}))
 
 
 class _HeadParser(BaseHTTPRequestHandler):

@@ -429,3 +429,25 @@ def test_down_alert_sent_after_its_incident_ended_is_marked_late(fake, make_deli
     assert "delivered late; happened at" in down.content  # 20 s old, but its incident is over
     assert restored.content == ""
     assert down.payload["embeds"][0]["footer"]["text"] == f"Test Cafe · Incident #{number}"
+
+
+def test_a_database_error_does_not_end_the_sender(fake, tmp_path):
+    class BrokenOnce(Outbox):
+        broken = True
+
+        def head(self, kind):
+            if kind == "alerts" and self.broken:
+                self.broken = False
+                import sqlite3
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().head(kind)
+
+    delivery = Delivery(BrokenOnce(tmp_path / "sentinel.db"), settings_for(fake, webhook_alerts=fake.url("1")),
+                        backoff=Backoff(0.02, 0.2))
+    try:
+        delivery.enqueue(alert(0))
+        delivery.start()
+        assert [m.content for m in fake.wait_for(1)] == ["msg-0000"]
+    finally:
+        delivery.stop()
+        delivery.close()

@@ -4,6 +4,7 @@ server-sent events, reconnection, settings and log viewer; screenshots at phone 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -92,22 +93,39 @@ def test_a_dropped_connection_reconnects_by_itself(page, scene):
     assert page.run("return document.getElementById('live').hidden;") is True
 
 
-def test_settings_show_problems_by_field_and_save_with_tokens_kept(page, scene):
+def test_settings_use_the_desktop_form_show_problems_by_field_and_keep_tokens(page, scene):
     log_in(page, scene)
     page.go(scene.url + "/#settings")
     page.wait("document.getElementById('f-monitor_settings.pc_count')", what="the settings form")
+    tabs = page.run("return [...document.querySelectorAll('#settings-form .tab')].map(t => t.textContent);")
+    assert tabs[:3] == ["Network", "PCs", "Discord"], tabs
+    assert page.run("return document.querySelector('label[for=\"f-monitor_settings.pc_count\"]').textContent;") \
+        == "Number of PCs"
     assert "SceneSecret" not in page.run("return document.body.innerHTML;")
     assert page.run("return document.getElementById('f-discord_settings.webhook_alerts').value;").endswith("/***")
-    page.run("document.getElementById('f-monitor_settings.pc_count').value = '300';"
+    page.run("document.querySelector('#settings-form .tab[data-tab=\"5\"]').click();"
+             "document.getElementById('f-monitor_settings.pc_count').value = '300';"
+             "document.getElementById('f-schedule_settings.days.mon').value = '25:00-02:00';"
              "document.getElementById('save').click();")
-    page.wait("document.getElementById('e-monitor_settings.pc_count').textContent", what="the field's problem")
+    problem = page.wait("document.getElementById('e-monitor_settings.pc_count').textContent", what="the field's problem")
+    assert problem.startswith("Must be") and "you typed 300" in problem, "the desktop's plain words"
+    assert page.wait("document.getElementById('e-schedule_settings.days').textContent", what="a day's problem")
+    assert page.run("return document.querySelector('#settings-form .tab.active').textContent;") == "PCs", \
+        "the first problem's tab is shown"
     assert "Not saved" in page.run("return document.getElementById('save-result').textContent;")
+    assert '"pc_count": 300' not in scene.config_path.read_text()
     page.run("document.getElementById('f-monitor_settings.pc_count').value = '12';"
+             "document.getElementById('f-schedule_settings.days.mon').value = '10:00-02:00';"
              "document.getElementById('f-discord_settings.shop_name').value = 'Riverside LAN 2';"
+             "document.getElementById('f-monitor_settings.pc_names').value += '\\n198.51.100.121 = Streamer';"
              "document.getElementById('save').click();")
     page.wait("document.getElementById('save-result').textContent.startsWith('Saved')", what="saved")
-    saved = scene.config_path.read_text()
-    assert '"pc_count": 12' in saved and "Riverside LAN 2" in saved and "SceneSecret" in saved
+    saved = json.loads(scene.config_path.read_text())
+    assert saved["monitor_settings"]["pc_count"] == 12 and saved["discord_settings"]["shop_name"] == "Riverside LAN 2"
+    assert saved["monitor_settings"]["pc_names"]["198.51.100.121"] == "Streamer"
+    assert saved["schedule_settings"]["days"]["mon"] == "10:00-02:00"
+    assert "SceneSecret" in saved["discord_settings"]["webhook_alerts"], "the masked webhook was kept"
+    page.screenshot(screenshot_dir() / "dashboard-settings.png", 900)
 
 
 def test_log_viewer_masks_tokens_and_logout_ends_the_session(page, scene):

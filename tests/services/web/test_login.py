@@ -169,3 +169,19 @@ def test_sessions_expire_when_idle_and_at_their_maximum_age():
     other = sessions.create(0.0)
     sessions.drop(other.sid)
     assert sessions.get(other.sid, 0.0) is None
+
+
+def test_the_settings_layout_and_plain_words_come_with_the_api(scene):
+    client = Http(scene)
+    bearer = {"Authorization": f"Bearer {scene.token}"}
+    resp, form = client.call("GET", "/api/config/form", headers=bearer)
+    assert resp.status == 200 and form["tabs"][0]["title"] == "Network"
+    paths = {f["path"] for tab in form["tabs"] for group in tab["groups"] for f in group["fields"]}
+    assert {"targets.router", "monitor_settings.pc_count", "discord_settings.webhook_alerts"} <= paths
+    resp, body = client.call("POST", "/api/config", {"monitor_settings": {"pc_count": 300}}, headers=bearer)
+    assert resp.status == 400
+    [problem] = body["errors"]
+    assert problem["path"] == "monitor_settings.pc_count" and "(got 300)" in problem["message"]
+    assert "(you typed 300)" in problem["plain"], "the Settings form's words beside the script's"
+    scene.api._settings_form = lambda: None
+    assert client.call("GET", "/api/config/form", headers=bearer)[0].status == 404

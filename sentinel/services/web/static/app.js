@@ -235,13 +235,130 @@ function renderDiscord(d) {
 }
 
 // -- settings ------------------------------------------------------------------------------
+// The desktop Settings' tabs and fields (GET /api/config/form) when the app has them, else every
+// key as config.json has it. Validation is the app's own (POST /api/config), shown per field.
+
+const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"],
+              ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+const settings = { config: null, fields: [], tabOf: {} };
+
+function get(data, path) { return path.split(".").reduce((node, key) => node == null ? undefined : node[key], data); }
+
+function put(data, path, value) {
+  const keys = path.split(".");
+  let node = data;
+  for (const k of keys.slice(0, -1)) node = node[k] = node[k] && typeof node[k] === "object" ? node[k] : {};
+  node[keys[keys.length - 1]] = value;
+}
 
 async function loadSettings() {
   const form = clear($("settings-form"));
   $("save-result").textContent = "";
-  const { status, data } = await call("GET", "/api/config");
-  if (status !== 200) { form.appendChild(el("p", "error", errorsText(data))); return; }
-  for (const [section, values] of Object.entries(data)) form.appendChild(fieldset(section, values, section));
+  const [cfg, layout] = await Promise.all([call("GET", "/api/config"), call("GET", "/api/config/form")]);
+  if (cfg.status !== 200) { form.appendChild(el("p", "error", errorsText(cfg.data))); return; }
+  settings.config = cfg.data;
+  settings.fields = [];
+  settings.tabOf = {};
+  if (layout.status === 200) renderLayout(form, layout.data, cfg.data);
+  else for (const [section, values] of Object.entries(cfg.data)) form.appendChild(fieldset(section, values, section));
+}
+
+function renderLayout(form, layout, config) {
+  const tabs = form.appendChild(el("div", "tabs"));
+  tabs.setAttribute("role", "tablist");
+  layout.tabs.forEach((tab, index) => {
+    const button = tabs.appendChild(el("button", "tab", tab.title));
+    button.type = "button";
+    button.dataset.tab = index;
+    const page = form.appendChild(el("div", "tab-page"));
+    page.dataset.tab = index;
+    page.hidden = index !== 0;
+    button.classList.toggle("active", index === 0);
+    button.addEventListener("click", () => showTab(index));
+    for (const group of tab.groups) {
+      const box = page.appendChild(el("fieldset"));
+      box.appendChild(el("legend", "", group.title));
+      const grid = box.appendChild(el("div", "fields"));
+      for (const f of group.fields) {
+        grid.appendChild(layoutField(f, get(config, f.path)));
+        settings.tabOf[f.path] = index;
+      }
+    }
+  });
+}
+
+function showTab(index) {
+  for (const node of document.querySelectorAll("#settings-form .tab")) node.classList.toggle("active", node.dataset.tab == index);
+  for (const node of document.querySelectorAll("#settings-form .tab-page")) node.hidden = node.dataset.tab != index;
+}
+
+function layoutField(f, value) {
+  const wrap = el("div", f.kind === "names" || f.kind === "days" ? "wide" : "");
+  let input = null;
+  if (f.kind === "bool") {
+    input = el("input");
+    input.type = "checkbox";
+    input.checked = !!value;
+    wrap.appendChild(el("label", "check")).append(input, f.label);
+  } else {
+    const label = wrap.appendChild(el("label", "", f.label));
+    label.htmlFor = "f-" + f.path;
+    if (f.kind === "days") {
+      const days = wrap.appendChild(el("div", "days"));
+      for (const [key, name] of DAYS) {
+        const day = days.appendChild(el("div"));
+        const dayLabel = day.appendChild(el("label", "", name));
+        const box = day.appendChild(el("input"));
+        box.id = dayLabel.htmlFor = "f-" + f.path + "." + key;
+        box.value = value && value[key] !== undefined ? value[key] : "";
+        box.dataset.day = key;
+      }
+      input = days;
+    } else if (f.kind === "names") {
+      input = el("textarea");
+      input.value = Object.entries(value || {}).map(([ip, name]) => ip + " = " + name).join("\n");
+    } else if (f.kind === "choice") {
+      input = el("select");
+      for (const choice of f.choices) input.appendChild(el("option", "", choice)).value = choice;
+      input.value = value;
+    } else {
+      input = el("input");
+      input.type = "text";
+      if (f.kind === "number") input.inputMode = "decimal";
+      input.value = f.kind === "dates" ? (value || []).join(", ") : (value === null || value === undefined ? "" : value);
+      if (f.kind === "webhook") input.placeholder = "https://discord.com/api/webhooks/...";
+    }
+    wrap.appendChild(input);
+  }
+  input.id = input.id || "f-" + f.path;
+  if (f.hint) wrap.appendChild(el("div", "hint", f.hint));
+  wrap.appendChild(el("div", "field-error")).id = "e-" + f.path;
+  settings.fields.push({ f, input });
+  return wrap;
+}
+
+function fieldValue({ f, input }) {
+  if (f.kind === "bool") return input.checked;
+  if (f.kind === "days") {
+    const out = {};
+    for (const box of input.querySelectorAll("input")) out[box.dataset.day] = box.value.trim();
+    return out;
+  }
+  if (f.kind === "names") {
+    const out = {};
+    for (const line of input.value.split("\n")) {
+      if (!line.trim()) continue;
+      const [ip, ...rest] = line.split("=");  // a line without "=" stays a key, so validation names it
+      out[ip.trim()] = rest.length ? rest.join("=").trim() : "";
+    }
+    return out;
+  }
+  if (f.kind === "dates") return input.value.split(",").map(d => d.trim()).filter(Boolean);
+  if (f.kind === "number") {
+    const text = input.value.trim();
+    return text !== "" && !isNaN(Number(text)) ? Number(text) : text;
+  }
+  return input.value;
 }
 
 function fieldset(title, values, path) {
@@ -254,64 +371,57 @@ function fieldset(title, values, path) {
       grid.appendChild(fieldset(key, value, sub));
       continue;
     }
-    grid.appendChild(field(key, value, sub));
+    const kind = typeof value === "boolean" ? "bool" : typeof value === "number" ? "number" :
+      value !== null && typeof value === "object" ? "json" : "text";
+    if (kind === "json") {
+      const wrap = grid.appendChild(el("div"));
+      wrap.appendChild(el("label", "", key.replace(/_/g, " "))).htmlFor = "f-" + sub;
+      const input = wrap.appendChild(el("textarea"));
+      input.id = "f-" + sub;
+      input.value = JSON.stringify(value, null, 1);
+      wrap.appendChild(el("div", "field-error")).id = "e-" + sub;
+      settings.fields.push({ f: { path: sub, kind: "json" }, input });
+    } else {
+      grid.appendChild(layoutField({ path: sub, label: key.replace(/_/g, " "), kind, hint: "" }, value));
+    }
   }
   return box;
 }
 
-function field(key, value, path) {
-  const wrap = el("div");
-  const title = key.replace(/_/g, " ");
-  let input;
-  if (typeof value === "boolean") {
-    input = el("input");
-    input.type = "checkbox";
-    input.checked = value;
-    wrap.appendChild(el("label", "check")).append(input, title);
-  } else {
-    if (value !== null && typeof value === "object") {
-      input = el("textarea");
-      input.value = JSON.stringify(value, null, 1);
-      input.dataset.kind = "json";
-    } else {
-      input = el("input");
-      input.type = typeof value === "number" ? "number" : "text";
-      if (typeof value === "number") { input.step = "any"; input.dataset.kind = "number"; }
-      input.value = value;
-    }
-    const label = wrap.appendChild(el("label", "", title));
-    label.htmlFor = "f-" + path;
-    wrap.appendChild(input);
-  }
-  input.id = "f-" + path;
-  input.dataset.path = path;
-  wrap.appendChild(el("div", "field-error")).id = "e-" + path;
-  return wrap;
-}
-
 function collect() {
-  const out = {}, local = [];
-  for (const input of document.querySelectorAll("#settings-form [data-path]")) {
-    const keys = input.dataset.path.split(".");
-    let node = out;
-    for (const k of keys.slice(0, -1)) node = node[k] = node[k] || {};
-    let value = input.type === "checkbox" ? input.checked : input.value;
-    if (input.dataset.kind === "number" && value.trim() !== "" && !isNaN(Number(value))) value = Number(value);
-    if (input.dataset.kind === "json") {
-      try { value = JSON.parse(value); } catch (e) { local.push({ path: input.dataset.path, message: "is not valid JSON" }); }
-    }
-    node[keys[keys.length - 1]] = value;
+  const out = JSON.parse(JSON.stringify(settings.config));
+  const local = [];
+  for (const field of settings.fields) {
+    let value;
+    if (field.f.kind === "json") {
+      try { value = JSON.parse(field.input.value); }
+      catch (e) { local.push({ path: field.f.path, message: "is not valid JSON", plain: "This is not valid JSON." }); continue; }
+    } else value = fieldValue(field);
+    put(out, field.f.path, value);
   }
   return { config: out, local };
+}
+
+function slotFor(path) {  // a day's hours belong to the "Hours" field
+  for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+    const slot = $("e-" + p);
+    if (slot) return { slot, path: p };
+  }
+  return null;
 }
 
 function showFieldErrors(errors) {
   for (const node of document.querySelectorAll(".field-error")) node.textContent = "";
   const general = [];
+  let firstTab = null;
   for (const e of errors) {
-    const slot = $("e-" + e.path);
-    if (slot) slot.textContent = e.message; else general.push((e.path || "config") + ": " + e.message);
+    const found = slotFor(e.path);
+    const text = e.plain || e.message;
+    if (!found) { general.push((e.path || "config") + ": " + text); continue; }
+    found.slot.textContent = found.slot.textContent ? found.slot.textContent + " " + text : text;
+    if (firstTab === null && settings.tabOf[found.path] !== undefined) firstTab = settings.tabOf[found.path];
   }
+  if (firstTab !== null) showTab(firstTab);
   return general;
 }
 
@@ -321,8 +431,11 @@ $("save").addEventListener("click", async () => {
   if (local.length) { showFieldErrors(local); result.textContent = "Fix the fields marked in red."; return; }
   result.textContent = "Saving...";
   const { status, data } = await call("POST", "/api/config", config);
-  if (status === 200) { showFieldErrors([]); result.textContent = "Saved. The monitor applies it within seconds."; }
-  else {
+  if (status === 200) {
+    showFieldErrors([]);
+    settings.config = data;
+    result.textContent = "Saved. The monitor applies it within seconds; the previous file was kept as a backup.";
+  } else {
     const general = showFieldErrors((data && data.errors) || []);
     result.textContent = "Not saved: " + (general.length ? general.join("; ") : "fix the fields marked in red.");
   }
