@@ -36,6 +36,11 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection for reports: it works while the monitor writes (WAL), and writes nothing."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+
+
 def marker_of(path: Path) -> Path:
     """Written once the database exists: its absence later means the database was deleted."""
     return path.with_name(path.name + ".created")

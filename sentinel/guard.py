@@ -23,6 +23,7 @@ from sentinel import platform
 from sentinel.errors import AlreadyRunningError
 from sentinel.platform import ProcessId
 from sentinel.services.keepalive.pact import (
+    APP_EXE_NAME,
     DEFAULT_HANG_S,
     GUARD_FILE,
     HEARTBEAT_FILE,
@@ -33,6 +34,7 @@ from sentinel.services.keepalive.pact import (
     load_or_create_intent_key,
     observe_heartbeat,
     parse_pid_id,
+    partner_command,
     read_record,
     start_heartbeat_watch,
     verify_intent,
@@ -43,32 +45,13 @@ from sentinel.services.keepalive.watch import DEFAULT_STABLE_S, PartnerWatch, Re
 log = logging.getLogger(__name__)
 
 GUARD_LOG_FILE = "guard.log"
-APP_EXE_NAME = "CafeSentinel"
 
 
 # ---- the guard process ----
 
 def default_app_command(config: Path | None, data_dir: Path) -> list[str]:
-    """How the guard starts the app when --app-cmd is not given.
-
-    Frozen (PyInstaller): CafeSentinel[.exe] next to the guard executable, else in a sibling
-    folder ../CafeSentinel/ (two one-folder builds side by side). From source:
-    [python, <install_dir>/sentinel_app.py]. --config/--data-dir are passed on so both agree.
-    """
-    from sentinel.paths import install_dir
-
-    suffix = ".exe" if os.name == "nt" else ""
-    if getattr(sys, "frozen", False):
-        here = Path(sys.executable).resolve().parent
-        candidates = [here / f"{APP_EXE_NAME}{suffix}",
-                      here.parent / APP_EXE_NAME / f"{APP_EXE_NAME}{suffix}"]
-        exe = next((c for c in candidates if c.exists()), candidates[0])
-        argv = [str(exe)]
-    else:
-        argv = [sys.executable, str(install_dir() / "sentinel_app.py")]
-    if config is not None:
-        argv += ["--config", str(config)]
-    return argv + ["--data-dir", str(data_dir)]
+    """How the guard starts the app when --app-cmd is not given."""
+    return partner_command(APP_EXE_NAME, "sentinel_app.py", config, data_dir)
 
 
 class Guard:

@@ -167,6 +167,8 @@ def plain_problem(path: str, message: str) -> str:
         if message.startswith(f"{day} "):
             message = f"{name}{message[len(day):]}"
     text = message.replace("(got ", "(you typed ")
+    if text.startswith("is not "):
+        text = text[3:]  # "Not an IP address ...": the field's label says what "is"
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
@@ -231,7 +233,7 @@ class _Webhook:
     def _show_state(self) -> None:
         self.entry.configure(textvariable=self.masked if self.hidden else self.value,
                              state="readonly" if self.hidden else "normal")
-        self.toggle.configure(text="Show" if self.hidden else "Hide")
+        self.toggle.configure(text="Hide" if self.value.get().strip() and not self.hidden else "Show")
         self.toggle.state(["!disabled"] if self.value.get().strip() else ["disabled"])
 
     def hide(self) -> None:
@@ -398,7 +400,11 @@ class ConfigForm:
         return data
 
     def validate(self) -> tuple[Config | None, list[tuple[str, str]]]:
-        return config_from_dict(self.assemble())
+        config, problems = config_from_dict(self.assemble())
+        if any(path.startswith("discord_settings.webhook_") for path, _ in problems):
+            # a bad webhook is the one problem to show, not also "enabled but no webhook"
+            problems = [p for p in problems if p[0] != "discord_settings.enabled"]
+        return config, problems
 
     # ---- messages
 

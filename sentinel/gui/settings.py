@@ -74,6 +74,7 @@ class SettingsWindow(tk.Toplevel):
             self.save_button.state(["disabled"])
 
         self._saved = self.form.assemble()
+        self.form.on_change.append(self._mark_tabs)
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.bind("<Escape>", lambda _e: self.close())
         self.bind("<Destroy>", lambda e: self.form.cancel_polls() if e.widget is self else None, add="+")
@@ -89,10 +90,19 @@ class SettingsWindow(tk.Toplevel):
     def dirty(self) -> bool:
         return self.form.assemble() != self._saved
 
+    def _mark_tabs(self) -> None:
+        """A dot on the tabs that hold a setting marked in red."""
+        marked = {self.tab_of[self.form.group_of[path]] for path in self.form.shown_problems}
+        for index, (tab, _) in enumerate(TABS):
+            self.notebook.tab(index, text=f"{tab} \u25cf" if index in marked else tab)
+        if not marked and self.general_message.endswith("(marked in red)."):
+            set_text(self.general_label, "")
+
     def save(self) -> bool:
         set_text(self.general_label, "")
         config, problems = self.form.validate()
         fields, general = self.form.show_problems(problems)
+        self._mark_tabs()
         if problems:
             n = len(fields) + len(general)
             set_text(self.general_label, "\n".join(

@@ -50,6 +50,7 @@ class ShellParts:
     backup_dir: Path | None = None
     show_window: bool = False
     on_progress: Callable[[], None] | None = None  # the heartbeat: the Tk thread still drains its queue
+    tray_factory: Callable | None = None  # None: the real tray when there is one (tests pass a fake)
 
 
 class DesktopShell:
@@ -63,6 +64,7 @@ class DesktopShell:
             "send_test": self.send_test, "open_data": self.open_data, "about": self.about, "exit": self.exit,
         }, recent_incidents=self._recent_incidents, clock=parts.wall_clock, show_window=parts.show_window,
             setup_needed=self._setup_needed, on_progress=parts.on_progress,
+            **({"tray_factory": parts.tray_factory} if parts.tray_factory else {}),
             delivery_note="" if parts.config_path else "Demo: messages are written to the outbox folder "
                                                        "(Open data folder in the tray menu).")
 

@@ -258,6 +258,7 @@ class StatusWindow:
                                        bg=HEADLINE_LOOK["idle"][0], fg=TEXT, wraplength=700)
         self.headline_label.grid(row=1, column=0, columnspan=2, sticky="w", padx=PAD, pady=(2, 8))
         self.header.grid_columnconfigure(0, weight=1)
+        self.header.bind("<Configure>", lambda e: _set(self.headline_label, wraplength=max(200, e.width - 2 * PAD)))
 
         self.banner_frame = tk.Frame(outer, bg=BG)
         self.banner_frame.grid(row=1, column=0, columnspan=2, sticky="ew")

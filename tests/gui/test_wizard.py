@@ -160,10 +160,11 @@ def test_invalid_pc_range_and_target_show_config_problems(root, vault):
     assert bad(wizard, "pc_count")
     assert msg(wizard, "pc_count") == ("The last PC would be 198.51.100.269, but addresses end at .254: "
                                       "at most 5 PCs from .250.")
-    assert msg(wizard, "router").startswith("Is not an IP address or host name")
+    assert msg(wizard, "router").startswith("Not an IP address or host name")
     assert "not a host!" in msg(wizard, "router") and "targets." not in msg(wizard, "router")
     assert msg(wizard, "webhook_occupancy").startswith("This is not a Discord webhook address.")
     assert not bad(wizard, "admin") and not bad(wizard, "internet")
+    assert not wizard.form.has_problem("discord_settings.enabled")  # no derived noise beside the bad webhook
     assert wizard.general_message == ""  # no derived "enabled but no webhook" noise
     assert rec.done == [] and vault.check(T0).state is VaultState.NEEDS_SETUP
     capture_png(wizard, SCREENSHOTS / "wizard-problems.png")

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -42,6 +43,8 @@ MAX_ALLOW_S = 300.0  # a part may ask for more time between beats than hang_s, b
 INTENT_MAX_AGE_S = 60.0
 INTENT_MAX_FUTURE_S = 5.0  # same machine, same clock: only rounding and a slow write
 INTENT_KEY_BYTES = 32
+APP_EXE_NAME = "CafeSentinel"
+GUARD_EXE_NAME = "CafeSentinelGuard"
 RECORD_BYTES = 1024  # heartbeat.json / guard.json are padded to this size
 READ_TRIES = 3  # a record read while it is being rewritten in place is read again
 
@@ -267,3 +270,21 @@ def parse_pid_id(text: str) -> ProcessId:
     """"PID:CREATE_TIME" as passed with --adopt-app."""
     pid, _, created = text.partition(":")
     return ProcessId(int(pid), float(created))
+
+
+def partner_command(exe_name: str, script: str, config: Path | None, data_dir: Path) -> list[str]:
+    """How one side starts the other. Frozen (PyInstaller): <exe_name>[.exe] beside this
+    executable, else in a sibling folder ../<exe_name>/ (two one-folder builds side by side).
+    From source: [python, <install_dir>/<script>]. --config/--data-dir are passed on so both agree."""
+    from sentinel.paths import install_dir
+
+    suffix = ".exe" if os.name == "nt" else ""
+    if getattr(sys, "frozen", False):
+        here = Path(sys.executable).resolve().parent
+        candidates = [here / f"{exe_name}{suffix}", here.parent / exe_name / f"{exe_name}{suffix}"]
+        argv = [str(next((c for c in candidates if c.exists()), candidates[0]))]
+    else:
+        argv = [sys.executable, str(install_dir() / script)]
+    if config is not None:
+        argv += ["--config", str(config)]
+    return argv + ["--data-dir", str(data_dir)]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,17 +22,17 @@ from typing import Callable
 from sentinel import platform
 from sentinel.platform import ProcessId
 from sentinel.services.keepalive.pact import (
+    GUARD_EXE_NAME,
     GUARD_FILE,
     HEARTBEAT_FILE,
     HEARTBEAT_INTERVAL_S,
     guard_owner,
     heartbeat_record,
+    partner_command,
     read_record,
     write_record,
 )
 from sentinel.services.keepalive.watch import DEFAULT_STABLE_S, PartnerWatch
-
-GUARD_EXE_NAME = "CafeSentinelGuard"
 
 log = logging.getLogger(__name__)
 
@@ -116,21 +115,8 @@ class Heartbeat:
 
 
 def default_guard_command(config: Path | None, data_dir: Path) -> list[str]:
-    """How the app starts the guard: CafeSentinelGuard[.exe] beside the app (or in
-    ../CafeSentinelGuard/) when frozen, else [python, <install_dir>/sentinel_guard.py]."""
-    from sentinel.paths import install_dir
-
-    suffix = ".exe" if os.name == "nt" else ""
-    if getattr(sys, "frozen", False):
-        here = Path(sys.executable).resolve().parent
-        candidates = [here / f"{GUARD_EXE_NAME}{suffix}",
-                      here.parent / GUARD_EXE_NAME / f"{GUARD_EXE_NAME}{suffix}"]
-        argv = [str(next((c for c in candidates if c.exists()), candidates[0]))]
-    else:
-        argv = [sys.executable, str(install_dir() / "sentinel_guard.py")]
-    if config is not None:
-        argv += ["--config", str(config)]
-    return argv + ["--data-dir", str(data_dir)]
+    """How the app starts the guard."""
+    return partner_command(GUARD_EXE_NAME, "sentinel_guard.py", config, data_dir)
 
 
 def _with_adopt(guard_cmd: list[str], me: ProcessId) -> list[str]:

@@ -21,6 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentinel.database import connect_read_only
 from sentinel.errors import UserError
 from sentinel.events import Component, DaySummary
 from sentinel.schedule import Interval, Schedule, intersect, merge, subtract, total
@@ -66,15 +67,10 @@ class Records:
     coverage: tuple[Interval, ...]
 
 
-def connect_read_only(db_path: Path) -> sqlite3.Connection:
-    """A read-only connection (the monitor may be writing; WAL lets both work)."""
-    if not Path(db_path).exists():
-        raise UserError(f"no records yet: {db_path} does not exist")
-    return sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
-
-
 def load(db_path: Path, start_wall: float, end_wall: float) -> Records:
     """Rows that touch [start_wall, end_wall) (open incidents and sessions included)."""
+    if not Path(db_path).exists():
+        raise UserError(f"no records yet: {db_path} does not exist")
     conn = connect_read_only(db_path)
     try:
         evidence: dict[str, list[str]] = {}

@@ -174,3 +174,10 @@ def test_a_busy_month_keeps_its_summary_on_page_1_and_repeats_the_incident_heade
     first, last = chromium.pdf_text(pdf, 1), chromium.pdf_text(pdf, pages)
     assert "Sat 31 Oct" in first and "Total" in first and "What happened" not in first
     assert "What happened" in last and "52" in last  # the header again, down to the 52nd incident
+
+
+def test_a_data_dir_without_records_is_a_usage_error(tmp_path):
+    run = subprocess.run([sys.executable, "sentinel_app.py", "--report", "2026-10", "--data-dir", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "no records yet" in run.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the database

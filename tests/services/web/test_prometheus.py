@@ -80,13 +80,15 @@ def test_prometheus_sees_the_server_go_down_within_two_scrapes_and_counts_the_in
         before = api.query('cafesentinel_incidents_total{cause="SERVER_DOWN"}')
         assert [s["value"][1] for s in before] == ["0"]
 
-        went_down = time.time()
+        mark = app.mark()
         cafe.set_up(netns.SERVER, False)
+        app.wait_line("server FAILING", timeout=15, start=mark)
+        seen = time.time()  # the monitor has published it (its status line is out)
         wait_until(lambda: _safe(lambda: api.query('cafesentinel_up{component="server"} == 0')),
                    timeout=20, what="Prometheus saw the server down")
         samples = api.samples('cafesentinel_up{component="server"}', 60)
-        late = [t for t, v in samples if t > went_down and v == 1]
-        assert len(late) <= 1, f"still up in {len(late)} scrapes after the server went down: {samples}"
+        late = [t for t, v in samples if t > seen and v == 1]
+        assert len(late) <= 1, f"still up in {len(late)} scrapes after the monitor saw it down: {samples}"
 
         wait_until(lambda: _safe(lambda: api.query('cafesentinel_incidents_total{cause="SERVER_DOWN"} == 1')),
                    timeout=20, what="the incident counter went to 1")
