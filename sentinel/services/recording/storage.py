@@ -256,10 +256,9 @@ class Storage:
 
     def evidence_file(self, incident_key: str, phase: str) -> str | None:
         """The file name of an incident's evidence of that phase ("confirmed" / "ended"), if kept."""
-        with self._lock:
-            row = self._conn.execute("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? "
-                                     "ORDER BY id DESC LIMIT 1", (incident_key, phase)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? ORDER BY id DESC LIMIT 1",
+                          (incident_key, phase))
+        return rows[0][0] if rows else None
 
     def evidence_before(self, cutoff_wall: float) -> list[tuple[int, str]]:
         """(id, file) of evidence taken before `cutoff_wall`."""
