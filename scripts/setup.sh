@@ -14,7 +14,7 @@ case "$mode" in ""|--app|--system) ;; *) echo "setup.sh: unknown argument $mode"
 
 # Debian packages for the tests, one a line, with what needs them. Add yours here.
 test_packages=(
-  xvfb xauth                  # the display tests start their own Xvfb; xvfb-run for Wine
+  xvfb                        # the display tests (and the Windows lane's) start their own Xvfb
   xdotool x11-utils           # driving and inspecting real windows
   trayer                      # a real system tray for the tray-icon tests
   fping                       # bench/bench_probe.py compares against it

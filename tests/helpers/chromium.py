@@ -1,30 +1,26 @@
-"""Headless Chromium (Debian `chromium`) on local files only: screenshots and print-to-PDF."""
+"""Headless Chromium's own command line on local files: screenshots and print-to-PDF.
+
+The same browser and network-free flags as tests/helpers/browser.py (WebDriver), without a driver.
+"""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.browser import CHROMIUM, FLAGS
+
 TIMEOUT_S = 90.0
 
 
-def require_chromium() -> str:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    return binary
-
-
 def _run(page: Path, *args: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium (scripts/setup.sh installs it)")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        # No network: a file:// page, and every background service switched off.
-        command = [require_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--no-first-run", f"--user-data-dir={profile}", *args, Path(page).resolve().as_uri()]
+        command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, Path(page).resolve().as_uri()]
         subprocess.run(command, check=True, capture_output=True, timeout=TIMEOUT_S)
 
 

@@ -1,6 +1,7 @@
 """The Windows one-folder bundles, built from the same sentinel.spec / guard.spec with the Windows
 CPython under Wine (tests/helpers/wine.py), then started as .exe files: --version, the guard's
-usage error, the icon from icons/app.ico, and a short --demo --headless run on the session's Xvfb.
+usage error, the icon from icons/app.ico, install.bat and uninstall.bat in the assembled
+folder (as far as Wine allows), and a short --demo --headless run on the session's Xvfb.
 
 Times are printed (pytest -s): each PyInstaller build and the demo's start.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import signal
 import struct
@@ -27,6 +29,14 @@ RUN_TIMEOUT_S = 120
 # processes (seen once in five clean runs here); the same build then passes. Only this is retried.
 WINE_TRANSIENT = "[WinError 1359] Internal error"
 ICON = REPO / "icons" / "app.ico"
+
+
+def ps1_list(variable: str) -> list[str]:
+    """The quoted items of build.ps1's `foreach ($variable in @(...))`."""
+    text = (REPO / "build.ps1").read_text()
+    match = re.search(rf"foreach \(\${variable} in @\((.*?)\)\)", text, re.DOTALL)
+    assert match, f"build.ps1 has no foreach over ${variable}"
+    return re.findall(r"'([^']+)'", match.group(1))
 
 
 def carries_icon(exe: bytes, ico: bytes) -> bool:
@@ -60,7 +70,9 @@ def test_windows_bundles_build_and_run_under_wine(tmp_path, xvfb_display):
     deploy = tmp_path / "deploy" / "CafeSentinel"
     shutil.copytree(dist / "CafeSentinel", deploy)
     shutil.copytree(dist / "CafeSentinelGuard", deploy, dirs_exist_ok=True)
-    for name in ("CafeSentinel.exe", "CafeSentinelGuard.exe", "_internal", "_internal_guard", "config.json"):
+    for source in ps1_list("file"):  # what build.ps1 adds to the two bundles
+        shutil.copy(REPO / source.replace("\\", "/"), deploy)
+    for name in ps1_list("name"):  # what build.ps1 checks before it calls the build done
         assert (deploy / name).exists(), f"{name} missing from the deploy folder"
     app, guard = deploy / "CafeSentinel.exe", deploy / "CafeSentinelGuard.exe"
     size = sum(f.stat().st_size for f in deploy.rglob("*") if f.is_file())
@@ -74,6 +86,16 @@ def test_windows_bundles_build_and_run_under_wine(tmp_path, xvfb_display):
     usage = wine.run(wine.argv(guard, "--no-such-flag"), RUN_TIMEOUT_S, cwd=tmp_path)
     assert usage.returncode == 2, usage.stdout + usage.stderr
     assert "--no-such-flag" in usage.stdout + usage.stderr
+
+    # The scripts in the real folder: install.bat finds the guard and the template and gets as far
+    # as Wine's schtasks stub; uninstall.bat gets the real app's exit code (2: no admin password
+    # is set up in this prefix) and stops there, changing nothing.
+    install = wine.run(wine.argv("cmd", "/c", "install.bat"), RUN_TIMEOUT_S, cwd=deploy, CS_NOPAUSE="1")
+    assert "Registering the CafeSentinel guard for" in install.stdout, install.stdout + install.stderr
+    assert "not in" not in install.stdout and "is missing" not in install.stdout, install.stdout
+    uninstall = wine.run(wine.argv("cmd", "/c", "uninstall.bat"), RUN_TIMEOUT_S, cwd=deploy, CS_NOPAUSE="1")
+    assert uninstall.returncode == 1, uninstall.stdout + uninstall.stderr
+    assert "(exit code 2). Nothing was changed." in uninstall.stdout, uninstall.stdout
 
     # Own process group, so the whole wine tree is stopped by that group's id.
     data = tmp_path / "demo-data"

@@ -49,8 +49,8 @@ def daily_digest(event: DailyDigest) -> Message:
     if used < len(incidents):
         listed += f"\n… and {len(incidents) - used} more"
     peak = f"{s.peak} of {s.pcs_total} PCs" + (f" at {clock(s.peak_wall)[:5]}" if s.peak_wall else "")
-    fields = [_field(label, f"{_percent(percent)} up" + (f", {hms(down)} down" if down else ""))
-              for label, percent, down in s.uptime]
+    fields = [_field(label, "not watched" if percent is None else
+                     f"{percent:.2f}% up" + (f", {hms(down)} down" if down else "")) for label, percent, down in s.uptime]
     fields += [_field("Incidents", f"{len(s.incidents)}, {hms(s.downtime_s)} down in opening hours"),
                _field("Blips", str(s.blips)),
                _field("Sessions", str(s.sessions)),

@@ -90,11 +90,18 @@ class Reports:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        failing = False
         while True:
             try:
                 self.tick(self._wall())
             except Exception:
-                log.exception("daily digest / monthly report failed; will try again")
+                if not failing:
+                    log.exception("daily digest / monthly report failed; will try again")
+                failing = True
+            else:
+                if failing:
+                    log.info("daily digest / monthly report work again")
+                failing = False
             if self._stop.wait(REPORTS_POLL_S):
                 return
 

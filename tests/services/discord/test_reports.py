@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -94,3 +95,12 @@ def test_the_notifier_queues_both_on_the_alerts_channel():
     notifier.on_event(MonthlyReport("2026-10", "r.html", b"<html>", 99.0, 1, 2, 3, 0.0))
     assert [m.embeds[0]["title"] for m in sink.messages] == ["Daily digest, Mon 5 Oct 2026",
                                                              "Monthly report, October 2026"]
+
+
+def test_a_closed_day_says_not_watched():
+    closed = dataclasses.replace(summary(), hours="closed", open_s=0, watched_s=0,
+                                 uptime=(("Router", None, 0), ("Server", None, 0), ("Internet", None, 0)))
+    with local_zone():
+        message = daily_digest(DailyDigest(closed, at(2026, 10, 6, 0)))
+    assert message.embeds[0]["description"].startswith("Closed today; no opening hours.")
+    assert fields(message)["Internet"] == "not watched"
