@@ -129,6 +129,7 @@ class Storage:
         self._waiting: deque[tuple[str, object, bool]] = deque()  # (sql, parameters, executemany)
         self._dropped = 0
         self._db_failing: str | None = None  # the reason, while writes fail
+        self._told_failing = False  # what the last RecordingStalled said
         self._db_retry_at = 0.0
         self._csv_dirty = True  # bring the CSVs up to date on the first status
         self._csv_failing: dict[str, str] = {}  # CSV file name -> reason
@@ -255,10 +256,9 @@ class Storage:
 
     def evidence_file(self, incident_key: str, phase: str) -> str | None:
         """The file name of an incident's evidence of that phase ("confirmed" / "ended"), if kept."""
-        with self._lock:
-            row = self._conn.execute("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? "
-                                     "ORDER BY id DESC LIMIT 1", (incident_key, phase)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? ORDER BY id DESC LIMIT 1",
+                          (incident_key, phase))
+        return rows[0][0] if rows else None
 
     def evidence_before(self, cutoff_wall: float) -> list[tuple[int, str]]:
         """(id, file) of evidence taken before `cutoff_wall`."""
@@ -281,6 +281,7 @@ class Storage:
             retry_due = self._mono() >= self._db_retry_at
             if self._waiting and (is_record or self._db_failing is None or retry_due):
                 self._write()
+            self._tell()
             written = self._db_failing is None
         if written and (isinstance(event, (IncidentConfirmed, IncidentEnded, SessionEnded))
                         or self._csv_dirty and (not self._csv_failing or self._mono() >= self._csv_retry_at)):
@@ -353,7 +354,6 @@ class Storage:
         self._db_failing = reason
         log.error("cannot write %s (%s); %d records wait in memory and are written once it works again",
                   self._db_path, reason, len(self._waiting))
-        self._announce(RecordingStalled(True, reason, len(self._waiting), self._wall()))
 
     def _recovered(self) -> None:
         if self._db_failing is None:
@@ -363,11 +363,13 @@ class Storage:
         log.info("%s is writable again; the waiting records are written%s", self._db_path, lost)
         self._dropped = 0
         self._csv_dirty = True
-        self._announce(RecordingStalled(False, "", 0, self._wall()))
 
-    def _announce(self, event) -> None:
-        if self._publish is not None:
-            self._publish(event)
+    def _tell(self) -> None:
+        """Publish a change in whether records are written; from on_event, so everyone listens by then."""
+        failing = self._db_failing is not None
+        if failing != self._told_failing and self._publish is not None:
+            self._told_failing = failing
+            self._publish(RecordingStalled(failing, self._db_failing or "", len(self._waiting), self._wall()))
 
     def _incident_confirmed(self, e: IncidentConfirmed) -> None:
         self._queue(
