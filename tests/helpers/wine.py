@@ -51,11 +51,6 @@ class Wine:
         return subprocess.run(argv, cwd=cwd, env=self.env(**env), stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, errors="replace", timeout=timeout, check=False)
 
-    def popen(self, argv: list[str], cwd: Path, **env: str) -> subprocess.Popen:
-        """Start in its own process group (stop it with os.killpg); stdout+stderr on one pipe."""
-        return subprocess.Popen(argv, cwd=cwd, env=self.env(**env), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-
 
 @functools.cache
 def _prepare() -> Wine | str:

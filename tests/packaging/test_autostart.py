@@ -145,3 +145,16 @@ def test_remove_needs_the_admin_password_first(tmp_path, recorder, quiet_config)
     assert right.returncode == 0, right.stdout + right.stderr
     assert not (units / UNIT).exists()
     assert calls()[len(installed):] == [f"systemctl --user disable --now {UNIT}", "systemctl --user daemon-reload"]
+
+
+def test_bundle_runs_the_built_guard(tmp_path):
+    bundle, units = tmp_path / "deploy" / "CafeSentinel", tmp_path / "units"
+    bundle.mkdir(parents=True)
+    missing = install("--no-systemctl", "--bundle", str(bundle), "--unit-dir", str(units))
+    assert missing.returncode == 2 and "CafeSentinelGuard is missing" in missing.stderr, missing.stderr
+    guard = bundle / "CafeSentinelGuard"
+    guard.write_text("#!/bin/sh\n")
+    guard.chmod(0o755)
+    result = install("--no-systemctl", "--bundle", str(bundle), "--unit-dir", str(units))
+    assert result.returncode == 0, result.stderr
+    assert exec_start(units / UNIT) == [str(guard)]

@@ -212,8 +212,8 @@ class Storage:
 
     def evidence_file(self, incident_key: str, phase: str) -> str | None:
         """The file name of an incident's evidence of that phase ("confirmed" / "ended"), if kept."""
-        rows = self._rows("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? "
-                             "ORDER BY id DESC LIMIT 1", (incident_key, phase))
+        rows = self._rows("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? ORDER BY id DESC LIMIT 1",
+                          (incident_key, phase))
         return rows[0][0] if rows else None
 
     def evidence_before(self, cutoff_wall: float) -> list[tuple[int, str]]:
