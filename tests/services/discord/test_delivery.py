@@ -12,10 +12,10 @@ import requests
 from sentinel.config.model import Config, DiscordSettings
 from sentinel.events import DeliveryStatus
 from sentinel.services.discord import webhook
-from sentinel.services.discord.delivery import Backoff, Delivery
+from sentinel.services.discord.delivery import Delivery
 from sentinel.services.discord.messages import KINDS, Message
 from sentinel.services.discord.outbox import Attachment, Outbox
-from sentinel.services.discord.ratelimit import Budget, RateLimits, RetryPolicy
+from sentinel.services.discord.ratelimit import Backoff, Budget, RateLimits, RetryPolicy
 from sentinel.timefmt import iso_utc
 from tests.helpers.fake_discord import FakeDiscord
 

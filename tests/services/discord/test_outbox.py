@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from sentinel.config.model import DiscordSettings
-from sentinel.services.discord.delivery import Backoff, Delivery
+from sentinel.services.discord.delivery import Delivery
 from sentinel.services.discord.messages import Message
 from sentinel.services.discord.outbox import Attachment, Outbox
+from sentinel.services.discord.ratelimit import Backoff
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
