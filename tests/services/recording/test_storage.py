@@ -11,7 +11,8 @@ from sentinel.database import connect
 from sentinel.events import (Blip, Component, IncidentConfirmed, IncidentEnded, MonitorStatus, SessionEnded,
                              SessionStarted)
 from sentinel.schedule import Schedule
-from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage
+from sentinel.services.recording.csvfiles import INCIDENT_HEADER, SESSION_HEADER
+from sentinel.services.recording.storage import Storage
 from tests.helpers.localtime import local_zone
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
