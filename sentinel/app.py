@@ -313,7 +313,7 @@ class Sentinel:
             self.stop(STOP_DEADLINE_S)
             raise
 
-    def _add(self, part: Part):
+    def _add(self, part: Part) -> None:
         self._parts.append(part)
 
     def _build(self, raw_config: bytes, clock, prober) -> None:

@@ -162,7 +162,7 @@ class Guard:
 # ---- entry point ----
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (SPEC section 1)
+    def error(self, message):  # one line, exit 2 (README: Command line)
         print(f"sentinel_guard: {message}", file=sys.stderr)
         raise SystemExit(2)
 

@@ -424,3 +424,17 @@ def test_storage_troubles_are_shown_until_they_are_over(desktop):
     screenshot(desktop, "status-storage-trouble.png")
     desktop.bus.publish(RecordingStalled(False, "", 0, F.NOW))
     assert pump(desktop, lambda: len(w.banners()) == 1)  # the replaced database stays said
+
+
+def test_popup_menu_and_the_privacy_state_in_the_menu(desktop):
+    """Linux trays have no menus: right-click shows this Tk popup, built as the menu is now."""
+    menu = desktop.popup_menu()
+    labels = [menu.entrycget(i, "label") if menu.type(i) != "separator" else "---" for i in range(menu.index("end") + 1)]
+    assert labels == ["Show status", "Settings\u2026", "Privacy mode\u2026", "Send test message", "Open data folder",
+                      "About", "---", "Exit\u2026"]
+    refreshes = desktop.null_tray.menu_refreshes
+    publish(desktop, PrivacyChanged(True, F.NOW, F.NOW + 3600, "password"))
+    assert desktop.null_tray.menu_refreshes == refreshes + 1  # the real tray asks pystray again
+    until = clock_near(F.NOW + 3600, F.NOW)
+    assert desktop.popup_menu().entrycget(2, "label") == f"Privacy mode (on until {until})\u2026"
+    assert not menu.winfo_exists()  # the previous popup is gone
