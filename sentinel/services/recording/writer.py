@@ -37,6 +37,7 @@ class Writer:
         self._dropped = 0
         self.failing: str | None = None  # the reason, while writes fail
         self._retry_at = 0.0
+        self._closed = False
 
     @property
     def waiting(self) -> int:
@@ -46,7 +47,9 @@ class Writer:
         return self._mono() >= self._retry_at
 
     def connection(self) -> sqlite3.Connection | None:
-        """The open connection, opened (and prepared) if needed; None when that fails."""
+        """The open connection, opened (and prepared) if needed; None when that fails or after close()."""
+        if self._closed:
+            return None
         if self._conn is None:
             try:
                 conn = connect(self.db_path)
@@ -104,6 +107,7 @@ class Writer:
         self.write()
         if self._waiting:
             log.error("stopping with %d records that could not be written to %s", len(self._waiting), self.db_path)
+        self._closed = True
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -185,3 +185,13 @@ def test_a_database_from_before_closed_hours_gets_the_column(tmp_path):
     s.on_event(status(T0))
     s.close()
     assert not (tmp_path / "incidents.csv").exists()  # the old row was already in the CSV: not rewritten
+
+
+def test_an_event_after_close_does_not_open_the_database_again(tmp_path):
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
+    s.close()
+    s.on_event(IncidentConfirmed("late", Component.ROUTER, T0, T0 + 10, 0))  # a bus worker that was late
+    assert s.open_incidents() == []
+    conn = connect(tmp_path / "sentinel.db")
+    assert conn.execute("SELECT COUNT(*) FROM incidents").fetchone() == (0,)
+    conn.close()
