@@ -33,7 +33,8 @@ from sentinel.events import (Component, Health, IncidentConfirmed, IncidentEnded
 from sentinel.services.discord.delivery import Delivery  # noqa: E402
 from sentinel.services.discord.notifier import Notifier  # noqa: E402
 from sentinel.services.discord.outbox import Outbox  # noqa: E402
-from sentinel.services.recording.storage import INCIDENT_HEADER, Storage  # noqa: E402
+from sentinel.services.recording.csvfiles import INCIDENT_HEADER  # noqa: E402
+from sentinel.services.recording.storage import Storage  # noqa: E402
 
 PCS = 20
 TICK_PAUSE_S = 0.02  # between ticks, so worker threads get to run as they would between 2 s ticks
