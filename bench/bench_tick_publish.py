@@ -32,7 +32,9 @@ from sentinel.events import (Component, Health, IncidentConfirmed, IncidentEnded
                              OccupancySnapshot, PcState, PcStatus, SessionEnded, SessionStarted, TargetStatus)
 from sentinel.services.discord.delivery import Delivery  # noqa: E402
 from sentinel.services.discord.notifier import Notifier  # noqa: E402
-from sentinel.services.recording.storage import INCIDENT_HEADER, Storage  # noqa: E402
+from sentinel.services.discord.outbox import Outbox  # noqa: E402
+from sentinel.services.recording.csvfiles import INCIDENT_HEADER  # noqa: E402
+from sentinel.services.recording.storage import Storage  # noqa: E402
 
 PCS = 20
 TICK_PAUSE_S = 0.02  # between ticks, so worker threads get to run as they would between 2 s ticks
@@ -88,7 +90,7 @@ def measure(root: Path, ticks: int, inline: bool) -> list[float]:
     settings = DiscordSettings(enabled=True, shop_name="Bench",
                                webhook_alerts="http://127.0.0.1:9/api/v10/webhooks/1/bench",
                                webhook_occupancy="http://127.0.0.1:9/api/v10/webhooks/2/bench")
-    delivery = Delivery(root / "sentinel.db", settings)  # senders never started: nothing is sent
+    delivery = Delivery(Outbox(root / "sentinel.db"), settings)  # senders never started: nothing is sent
     notifier = Notifier(delivery, batch_delay_seconds=30)
     printer = StatusPrinter(out=open(os.devnull, "w"))
     bus = EventBus()

@@ -78,9 +78,37 @@ def prepare_data_dir(path: Path) -> DataDir:
         raise UserError(f"cannot use data dir {path}: {exc.strerror or exc}") from None
 
 
+class LogFile(logging.handlers.TimedRotatingFileHandler):
+    """logs/sentinel.log. While a line cannot be written (a full disk) lines are dropped: one
+    line on stderr when that starts and one when the file takes lines again, not a traceback
+    per line."""
+
+    failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False
+        super().emit(record)
+        if self.failing and not self._failed:
+            self.failing = False
+            _tell_stderr(f"{self.baseFilename}: writable again")
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed = True
+        if not self.failing:
+            self.failing = True
+            _tell_stderr(f"{self.baseFilename}: cannot write ({sys.exc_info()[1]}); log lines are dropped "
+                         "until it works again")
+
+
+def _tell_stderr(text: str) -> None:
+    try:
+        print(f"sentinel_app.py: {text}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass  # no stderr at all (windowed build)
+
+
 def setup_logging(data: DataDir, retention_days: int) -> None:
-    handler = logging.handlers.TimedRotatingFileHandler(
-        data.log_file, when="midnight", backupCount=retention_days, encoding="utf-8")
+    handler = LogFile(data.log_file, when="midnight", backupCount=retention_days, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(TokenFilter())  # urllib3 logs request paths, which hold webhook tokens
     # Without a tray host pystray logs "Failed to dock icon" many times a second.
@@ -285,7 +313,7 @@ class Sentinel:
             self.stop(STOP_DEADLINE_S)
             raise
 
-    def _add(self, part: Part):
+    def _add(self, part: Part) -> None:
         self._parts.append(part)
 
     def _build(self, raw_config: bytes, clock, prober) -> None:

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 10.0
 DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}  # SQLite's own word that the file is not a good database
 SIDE_FILES = ("-wal", "-shm", "-journal")
+APPLICATION_ID = 0x43534442  # "CSDB" in the header's application_id: this database was started by prepare()
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -98,6 +99,11 @@ def prepare(path: Path, now_wall: float | None = None) -> DatabaseProblem | None
         reason = damage(path)
         if reason is not None:
             problem = DatabaseProblem(reason, _move_aside(path, now_wall))
+        elif marker_of(path).exists() and _application_id(path) != APPLICATION_ID:
+            # Deleted, and a new one made by another process (the guard queueing a report): keep
+            # that one, it holds the report; the owner still hears that the history is gone.
+            problem = DatabaseProblem("missing (deleted?) and started again: its history and unsent Discord "
+                                      "messages are gone", None)
     if problem is not None:
         log.error("%s", problem.text())
     _create(path)
@@ -124,11 +130,26 @@ def _move_aside(path: Path, now_wall: float, side_files_only: bool = False) -> P
     return None if side_files_only else moved
 
 
+def _application_id(path: Path) -> int | None:
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        try:
+            return conn.execute("PRAGMA application_id").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
 def _create(path: Path) -> None:
     """Start the database file (if it is missing) and its marker; a full or read-only disk is no reason to stop."""
     try:
         conn = connect(path)
-        conn.close()
+        try:
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        finally:
+            conn.close()
         if not marker_of(path).exists():
             marker_of(path).write_text(f"sentinel.db in use since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     except (OSError, sqlite3.Error) as exc:

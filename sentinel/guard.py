@@ -36,6 +36,7 @@ from sentinel.services.keepalive.pact import (
     parse_pid_id,
     partner_command,
     read_record,
+    restart_grace,
     start_heartbeat_watch,
     verify_intent,
     write_record,
@@ -45,6 +46,7 @@ from sentinel.services.keepalive.watch import DEFAULT_STABLE_S, PartnerWatch, Re
 log = logging.getLogger(__name__)
 
 GUARD_LOG_FILE = "guard.log"
+ASLEEP_S = 10.0  # a gap this long between two of the guard's own looks (polled every 0.5 s): it was not running
 
 
 # ---- the guard process ----
@@ -68,6 +70,7 @@ class Guard:
         self._clock = clock
         self._wall = wall
         self._heartbeat: HeartbeatWatch | None = None
+        self._last_look: float | None = None  # when the guard last read the heartbeat
         self._record: dict | None = None  # guard.json still to be written (the disk may be full)
         self._record_failing = False
         self.me = platform.process_id(os.getpid())
@@ -80,6 +83,7 @@ class Guard:
 
     def _app_started(self, app: ProcessId, now: float) -> None:
         self._heartbeat = start_heartbeat_watch(app, now)
+        self._last_look = now
         self._record = {**self.me.to_json(), "app": app.to_json(), "written_wall": self._wall()}
         self._write_record()
 
@@ -97,6 +101,10 @@ class Guard:
         self._record, self._record_failing = None, False
 
     def _observe(self, now: float) -> None:
+        if self._last_look is not None and now - self._last_look > ASLEEP_S:
+            log.info("the guard did not run for %.0f s (sleep?): hang timers start again", now - self._last_look)
+            self._heartbeat = restart_grace(self._heartbeat, now)
+        self._last_look = now
         record = read_record(self.data_dir / HEARTBEAT_FILE)
         self._heartbeat = observe_heartbeat(self._heartbeat, record, now)
 
@@ -154,7 +162,7 @@ class Guard:
 # ---- entry point ----
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (SPEC section 1)
+    def error(self, message):  # one line, exit 2 (README: Command line)
         print(f"sentinel_guard: {message}", file=sys.stderr)
         raise SystemExit(2)
 

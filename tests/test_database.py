@@ -104,3 +104,22 @@ def test_a_deleted_database_is_reported_not_silently_recreated(tmp_path):
     assert "missing" in problem.text()
     assert db.exists()  # monitoring goes on, on a fresh database
     assert database.prepare(db, T0) is None
+
+
+def test_a_deleted_database_made_again_by_another_process_is_reported_and_kept(tmp_path):
+    db = tmp_path / "sentinel.db"
+    filled_database(db, incidents=5)
+    for leftover in tmp_path.glob("sentinel.db*"):
+        if leftover.name != database.marker_of(db).name:
+            leftover.unlink()
+    guard = sqlite3.connect(db)  # the guard queues a report before the app starts again
+    guard.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT)")
+    guard.execute("INSERT INTO outbox (payload) VALUES ('app restarted')")
+    guard.commit()
+    guard.close()
+    problem = database.prepare(db, T0)
+    assert problem is not None and problem.reason.startswith("missing") and problem.kept_as is None
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT payload FROM outbox").fetchall() == [("app restarted",)]
+    conn.close()
+    assert database.prepare(db, T0) is None

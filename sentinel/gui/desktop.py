@@ -92,6 +92,7 @@ class Desktop:
         self.privacy: PrivacyChanged | None = None
         self.setup_needed = setup_needed  # read by the tray threads for the menu's labels
         self._menu_key: tuple | None = None
+        self._popup: tk.Menu | None = None
 
         self.root = tk.Tk()
         _INTERPRETERS.append(self.root.tk)
@@ -253,7 +254,9 @@ class Desktop:
 
     def popup_menu(self) -> tk.Menu:
         """The tray menu as a Tk popup, for trays that have no menus (Linux xorg), as it is now."""
-        menu = tk.Menu(self.root, tearoff=False)
+        if self._popup is not None:
+            self._popup.destroy()  # one popup at a time: its labels are the menu's as they are now
+        menu = self._popup = tk.Menu(self.root, tearoff=False)
         for entry in self.tray_menu.entries():
             if entry is None:
                 menu.add_separator()

@@ -168,3 +168,10 @@ class Notice(tk.Toplevel):
         self.destroy()
         if callback is not None:
             callback()
+
+
+def set_if_changed(widget: tk.Widget, **options) -> None:
+    """configure() only what changed (Tk re-lays out on every configure)."""
+    changed = {k: v for k, v in options.items() if widget.cget(k) != v}
+    if changed:
+        widget.configure(**changed)

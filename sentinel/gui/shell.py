@@ -17,18 +17,16 @@ from sentinel import __version__
 from sentinel.config.model import Config, config_from_dict, save_config
 from sentinel.errors import ConfigError
 from sentinel.events import Component
+from sentinel.gui.configform import SendTest
 from sentinel.gui.desktop import Desktop
 from sentinel.gui.dialogs import ask_exit, ask_privacy_off, ask_privacy_on, ask_settings
-from sentinel.gui.configform import describe_test
+from sentinel.gui.fields import describe_test
 from sentinel.gui.forms import Notice
 from sentinel.gui.settings import SettingsWindow
 from sentinel.gui.window import IncidentRow
 from sentinel.gui.wizard import SetupWizard
 
 log = logging.getLogger(__name__)
-
-SendTest = Callable[[Config], "list[tuple[str, bool, str]]"]
-
 
 @dataclass(frozen=True)
 class ShellParts:

@@ -3,9 +3,8 @@ recent incidents, Discord, and notices (config problems and warnings, privacy, s
 
 Only the Tk thread calls into this module. `StatusWindow.apply(event, today)` takes the bus's
 events (delivered by the Desktop's queue) and the Today reducer's picture; everything shown is
-derived from them, and every duration goes through sentinel.timefmt. PC tiles are items on one
-Canvas, re-configured only when their text or state changes (a 254-PC cafe costs one comparison
-per tile per tick), and re-flowed to the window's width. Closing the window hides it.
+derived from them, and every duration goes through sentinel.timefmt. The PC tiles are
+gui/tiles.py's. Closing the window hides it.
 """
 
 from __future__ import annotations
@@ -30,14 +29,14 @@ from sentinel.events import (
     IncidentEnded,
     MonitorStatus,
     PcState,
-    PcStatus,
     PrivacyChanged,
     RecordingStalled,
 )
 from sentinel.config.model import config_warnings
-from sentinel.gui.configform import FIELDS, field_of, plain_problem
-from sentinel.gui.forms import AMBER, BG, BLUE, BORDER, CARD, GREEN, GREY, MUTED, RED, TEXT
-from sentinel.timefmt import clock_near, hm, hms
+from sentinel.gui.fields import FIELDS, field_of, plain_problem
+from sentinel.gui.forms import AMBER, BG, BLUE, BORDER, CARD, GREEN, GREY, MUTED, RED, TEXT, set_if_changed as _set
+from sentinel.gui.tiles import PcTiles
+from sentinel.timefmt import clock_near, hms
 from sentinel.today import Today
 
 log = logging.getLogger(__name__)
@@ -50,11 +49,6 @@ HEALTH_LOOK = {  # health -> (dot colour, word, word colour)
     Health.DOWN: (RED, "DOWN", RED),
     Health.UNKNOWN: (GREY, "Unknown", MUTED),
     Health.UNCONFIGURED: ("#d1d5db", "Not configured", MUTED),
-}
-TILE_LOOK = {  # state -> (fill, outline, name colour, detail colour)
-    PcState.IN_SESSION: ("#16a34a", "#15803d", "#ffffff", "#dcfce7"),
-    PcState.SEEN: ("#fef3c7", "#f59e0b", TEXT, AMBER),
-    PcState.OFF: ("#f3f4f6", "#d1d5db", MUTED, GREY),
 }
 HEADLINE_LOOK = {  # level -> (background, text colour)
     "down": (RED, "#ffffff"),
@@ -71,10 +65,6 @@ CAUSES = {  # a confirmed outage in plain words: what is down, and so where the 
     Component.INTERNET: "Internet down \u2014 the router is fine: your ISP",
     Component.SERVER: "Server down \u2014 the router is fine",
 }
-SEEN_BY = {"ping": "Answers ping", "arp": "Answers ARP only (blocks ping)"}
-
-TILE_W, TILE_H, TILE_GAP = 92, 42, 6
-PC_AREA_MIN_ROWS, PC_AREA_MAX_ROWS = 2, 6  # more rows scroll
 MIN_SIZE = (760, 600)
 MAX_INCIDENTS = 6
 MAX_PROBLEMS_SHOWN = 5
@@ -130,47 +120,11 @@ def headline(status: MonitorStatus | None, today: Today) -> tuple[str, str]:
     return "ok", "All OK"
 
 
-def tile_look(pc: PcStatus, now_wall: float) -> tuple[str, str]:
-    """(name, detail) shown on a tile."""
-    if pc.state is PcState.IN_SESSION:
-        detail = hm(now_wall - pc.since_wall) if pc.since_wall is not None else "in session"
-    elif pc.state is PcState.SEEN:
-        detail = "seen"
-    else:
-        detail = "off"
-    return pc.name, detail
-
-
-def tile_tooltip(pc: PcStatus, now_wall: float) -> str:
-    """Name, IP, how it is seen, since when, session length."""
-    lines = [pc.name, pc.ip]
-    if pc.state is PcState.IN_SESSION and pc.since_wall is not None:
-        lines.append(f"In session since {clock_near(pc.since_wall, now_wall)} ({hms(now_wall - pc.since_wall)})")
-    elif pc.state is PcState.SEEN and pc.since_wall is not None:
-        lines.append(f"Seen since {clock_near(pc.since_wall, now_wall)}, not yet a session")
-    elif pc.last_seen_wall is not None:
-        lines.append(f"Off; last seen {clock_near(pc.last_seen_wall, now_wall)}")
-    else:
-        lines.append("Off; not seen since the start")
-    if pc.state is not PcState.OFF and pc.seen_by in SEEN_BY:
-        lines.append(SEEN_BY[pc.seen_by])
-    return "\n".join(lines)
-
-
 def plain_config_problem(path: str, message: str) -> str:
     """A config problem for the window: the setting's name and what is wrong, in plain words."""
     name = field_of(path)
     label = FIELDS[name].label if name else "Settings file"
     return f"{label}: {plain_problem(path, message)}"
-
-
-class _Tile:
-    __slots__ = ("rect", "name", "detail", "shown", "pc")
-
-    def __init__(self, rect: int, name: int, detail: int) -> None:
-        self.rect, self.name, self.detail = rect, name, detail
-        self.shown: tuple | None = None  # (name, detail, state) last drawn
-        self.pc: PcStatus | None = None
 
 
 class StatusWindow:
@@ -200,10 +154,6 @@ class StatusWindow:
         self.delivery_note = delivery_note
         self._sent_base: tuple[float, int] | None = None  # (day start, delivered count then)
         self.setup_needed = False
-        self.tiles: list[_Tile] = []
-        self._columns = self._laid_out = 0  # the tile layout last drawn: columns, tiles
-        self.tile_updates = 0  # tiles re-drawn since start (tests, benchmarks)
-        self._tooltip: tk.Toplevel | None = None
         self._build(shop_name)
         if recent_incidents is not None:
             try:
@@ -301,23 +251,7 @@ class StatusWindow:
 
         pcs, body, self.pc_summary = self._card(outer, "PCs")
         pcs.grid(row=3, column=0, columnspan=2, sticky="nsew", pady=(0, 10))
-        area = tk.Frame(body, bg=CARD)
-        area.pack(fill="both", expand=True)
-        self.pc_canvas = tk.Canvas(area, height=PC_AREA_MIN_ROWS * (TILE_H + TILE_GAP), bg=CARD,
-                                   highlightthickness=0)
-        self.pc_scroll = tk.Scrollbar(area, orient="vertical", command=self.pc_canvas.yview)
-        self.pc_canvas.configure(yscrollcommand=self.pc_scroll.set)
-        self.pc_canvas.pack(side="left", fill="both", expand=True)
-        self.pc_empty = self.pc_canvas.create_text(0, TILE_H // 2, text="No PCs configured",
-                                                   anchor="w", font=self.font, fill=MUTED)
-        self.pc_canvas.bind("<Configure>", lambda e: self._reflow())
-        self.pc_canvas.bind("<Motion>", self._on_motion)
-        self.pc_canvas.bind("<Leave>", lambda e: (self._hide_tooltip(),
-                                                  self.pc_canvas.unbind_all("<MouseWheel>")))
-        self.pc_canvas.bind("<Enter>", lambda e: self.pc_canvas.bind_all("<MouseWheel>", self._on_wheel))
-        self.pc_canvas.bind("<Button-4>", lambda e: self.pc_canvas.yview_scroll(-1, "units"))
-        self.pc_canvas.bind("<Button-5>", lambda e: self.pc_canvas.yview_scroll(1, "units"))
-        self._legend(body)
+        self.pcs = PcTiles(body, font=self.font, font_small=self.font_small, font_tile=self.font_tile)
 
         inc, self.incident_body, _ = self._card(outer, "Recent incidents")
         inc.grid(row=4, column=0, sticky="nsew", padx=(0, 10))
@@ -332,22 +266,6 @@ class StatusWindow:
         self.footer = tk.Label(outer, text="", font=self.font_small, bg=BG, fg=MUTED, anchor="w")
         self.footer.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(8, 0))
 
-    def _legend(self, parent: tk.Misc) -> None:
-        legend = tk.Frame(parent, bg=CARD)
-        legend.pack(fill="x", pady=(8, 0))
-        for state, text in ((PcState.IN_SESSION, "In session (h:mm = how long)"),
-                            (PcState.SEEN, "Seen, not yet a session"), (PcState.OFF, "Off")):
-            fill, outline, _, _ = TILE_LOOK[state]
-            swatch = tk.Canvas(legend, width=14, height=14, bg=CARD, highlightthickness=0)
-            swatch.create_rectangle(1, 1, 13, 13, fill=fill, outline=outline)
-            swatch.pack(side="left", padx=(0, 4))
-            tk.Label(legend, text=text, font=self.font_small, bg=CARD, fg=MUTED).pack(side="left", padx=(0, 14))
-        tk.Label(legend, text="Point at a PC for details", font=self.font_small, bg=CARD, fg=MUTED
-                 ).pack(side="right")
-
-    def _on_wheel(self, event) -> None:
-        self.pc_canvas.yview_scroll(-1 if event.delta > 0 else 1, "units")
-
     # ----- showing and hiding
 
     def show(self) -> None:
@@ -360,7 +278,7 @@ class StatusWindow:
 
     def hide(self) -> None:
         """Closing the window only hides it; the monitor keeps running."""
-        self._hide_tooltip()
+        self.pcs.hide_tooltip()
         self.top.withdraw()
 
     # ----- events
@@ -416,7 +334,10 @@ class StatusWindow:
         self._render_headline()
         self._render_infra(status, now)
         self._render_today(now)
-        self._render_pcs(status, now)
+        counts = self.pcs.render(status.pcs, now)
+        text = (f"{counts[PcState.IN_SESSION]} in session \u00b7 {counts[PcState.SEEN]} seen \u00b7 "
+                f"{counts[PcState.OFF]} off  (of {len(status.pcs)})")
+        _set(self.pc_summary, text=text + (" \u00b7 frozen" if status.frozen else ""))
         if previous is None or previous.frozen != status.frozen or previous.configured != status.configured:
             self._render_banners()
         _set(self.footer, text=f"Blips since start: {status.blips}")
@@ -479,117 +400,6 @@ class StatusWindow:
                                     if peak is not None else ""))
         starts = [segments[0].start_wall for segments in self.today.timeline.values() if segments]
         _set(self.today_aside, text=f"since {clock_near(min(starts), now)}" if starts else "")
-
-    def _reflow(self) -> None:
-        """Lay the tiles out for the canvas's width (a wider window shows more per row)."""
-        columns = max(1, (self.pc_canvas.winfo_width() + TILE_GAP) // (TILE_W + TILE_GAP))
-        if columns == self._columns and len(self.tiles) == self._laid_out:
-            return
-        self._columns, self._laid_out = columns, len(self.tiles)
-        canvas = self.pc_canvas
-        for i, tile in enumerate(self.tiles):
-            col, row = i % columns, i // columns
-            x, y = 1 + col * (TILE_W + TILE_GAP), 1 + row * (TILE_H + TILE_GAP)
-            canvas.coords(tile.rect, x, y, x + TILE_W, y + TILE_H)
-            canvas.coords(tile.name, x + 8, y + 13)
-            canvas.coords(tile.detail, x + 8, y + 29)
-        rows = (len(self.tiles) + columns - 1) // columns
-        full = max(TILE_H, rows * (TILE_H + TILE_GAP) - TILE_GAP) + 2  # + the 1 px outlines
-        visible = min(max(full, PC_AREA_MIN_ROWS * (TILE_H + TILE_GAP)),
-                      PC_AREA_MAX_ROWS * (TILE_H + TILE_GAP) - TILE_GAP + 2)
-        canvas.configure(height=visible, scrollregion=(0, 0, columns * (TILE_W + TILE_GAP), full))
-        if full > canvas.winfo_height() > 1:
-            self.pc_scroll.pack(side="right", fill="y", padx=(6, 0))
-        else:
-            self.pc_scroll.pack_forget()
-
-    def _ensure_tiles(self, count: int) -> None:
-        if len(self.tiles) == count:
-            return
-        canvas = self.pc_canvas
-        for tile in self.tiles:
-            canvas.delete(tile.rect, tile.name, tile.detail)
-        self.tiles = []
-        for _ in range(count):
-            rect = canvas.create_rectangle(0, 0, TILE_W, TILE_H, width=1)
-            name = canvas.create_text(0, 0, anchor="w", font=self.font_tile)
-            detail = canvas.create_text(0, 0, anchor="w", font=self.font_small)
-            self.tiles.append(_Tile(rect, name, detail))
-        canvas.itemconfigure(self.pc_empty, state="normal" if count == 0 else "hidden")
-        self._columns = 0
-        self._reflow()
-
-    def _render_pcs(self, status: MonitorStatus, now: float) -> None:
-        self._ensure_tiles(len(status.pcs))
-        canvas = self.pc_canvas
-        counts = {PcState.IN_SESSION: 0, PcState.SEEN: 0, PcState.OFF: 0}
-        for tile, pc in zip(self.tiles, status.pcs):
-            counts[pc.state] += 1
-            tile.pc = pc
-            name, detail = tile_look(pc, now)
-            shown = (name, detail, pc.state)
-            if shown == tile.shown:
-                continue
-            fill, outline, name_fg, detail_fg = TILE_LOOK[pc.state]
-            state_changed = tile.shown is None or tile.shown[2] is not pc.state
-            name_options = {"fill": name_fg} if state_changed else {}
-            if tile.shown is None or tile.shown[0] != name:
-                name_options["text"] = self._fit(name, TILE_W - 14)
-            if state_changed:
-                canvas.itemconfigure(tile.rect, fill=fill, outline=outline)
-                canvas.itemconfigure(tile.detail, fill=detail_fg, text=detail)
-            else:
-                canvas.itemconfigure(tile.detail, text=detail)
-            if name_options:
-                canvas.itemconfigure(tile.name, **name_options)
-            tile.shown = shown
-            self.tile_updates += 1
-        text = (f"{counts[PcState.IN_SESSION]} in session \u00b7 {counts[PcState.SEEN]} seen \u00b7 "
-                f"{counts[PcState.OFF]} off  (of {len(status.pcs)})")
-        if status.frozen:
-            text += " \u00b7 frozen"
-        _set(self.pc_summary, text=text)
-
-    def _fit(self, text: str, width: int) -> str:
-        """`text` shortened with an ellipsis to fit `width` pixels of the tile font."""
-        if self.font_tile.measure(text) <= width:
-            return text
-        while text and self.font_tile.measure(text + "\u2026") > width:
-            text = text[:-1]
-        return text + "\u2026"
-
-    def tile_at(self, x: int, y: int) -> _Tile | None:
-        """The tile under canvas window coordinates (x, y)."""
-        cx, cy = self.pc_canvas.canvasx(x), self.pc_canvas.canvasy(y)
-        col, row = int(cx // (TILE_W + TILE_GAP)), int(cy // (TILE_H + TILE_GAP))
-        index = row * max(self._columns, 1) + col
-        if col >= self._columns or not 0 <= index < len(self.tiles):
-            return None
-        return self.tiles[index]
-
-    def _on_motion(self, event) -> None:
-        tile = self.tile_at(event.x, event.y)
-        if tile is None or tile.pc is None or self.status is None:
-            self._hide_tooltip()
-            return
-        text = tile_tooltip(tile.pc, self.status.at_wall)
-        if self._tooltip is None:
-            self._tooltip = tk.Toplevel(self.top, bg=TEXT)
-            self._tooltip.overrideredirect(True)
-            self._tooltip_label = tk.Label(self._tooltip, font=self.font_small, bg="#111827", fg="#ffffff",
-                                           justify="left", padx=8, pady=5)
-            self._tooltip_label.pack()
-        _set(self._tooltip_label, text=text)
-        self._tooltip.geometry(f"+{event.x_root + 14}+{event.y_root + 14}")
-
-    def _hide_tooltip(self) -> None:
-        if self._tooltip is not None:
-            self._tooltip.destroy()
-            self._tooltip = None
-
-    @property
-    def tooltip_text(self) -> str:
-        return str(self._tooltip_label.cget("text")) if self._tooltip is not None else ""
 
     def _render_incidents(self) -> None:
         for child in self.incident_body.winfo_children():
@@ -689,10 +499,3 @@ class StatusWindow:
             self.banner_frame.grid()
         else:
             self.banner_frame.grid_remove()  # an emptied frame keeps its old height: take it out
-
-
-def _set(widget: tk.Widget, **options) -> None:
-    """configure() only what changed (Tk re-lays out on every configure)."""
-    changed = {k: v for k, v in options.items() if widget.cget(k) != v}
-    if changed:
-        widget.configure(**changed)

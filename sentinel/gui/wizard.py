@@ -17,7 +17,7 @@ from tkinter import ttk
 from typing import Callable
 
 from sentinel.config.model import Config
-from sentinel.gui.configform import ConfigForm
+from sentinel.gui.configform import ConfigForm, SendTest
 from sentinel.gui.forms import PAD, center_on_screen, make_modal, set_text, setup_style
 from sentinel.platform.gateway import detect_default_gateway, subnet_of
 from sentinel.services.access.vault import (
@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 SUGGESTED_INTERNET = "8.8.8.8"
 SUGGESTED_SECONDARY = "1.1.1.1"
 TAMPER_NOTICE = "The previous setup was removed or edited \u2014 this has been reported."
-
-SendTest = Callable[[Config], "list[tuple[str, bool, str]]"]
-
 
 @dataclass(frozen=True)
 class PasswordField:

@@ -6,6 +6,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -141,6 +142,28 @@ def test_hung_app_is_killed_and_replaced(make_cluster):
     assert gone(app)
     assert 1.3 < took < 4.0, took
     assert "REPORT: monitor stopped responding (its main made no progress for" in cluster.log_text()
+
+
+@pytest.mark.timeout(60)
+def test_a_machine_that_slept_does_not_get_its_app_replaced(make_cluster):
+    """Both processes frozen for longer than the guard's sleep threshold (Windows' monotonic clock
+    runs on through a sleep), the guard woken first: the app was not hung, it stays."""
+    from sentinel.guard import ASLEEP_S
+
+    cluster = make_cluster(hang_s=2.0, mutual=False)
+    guard, app = cluster.start()
+    cluster.wait_beats(app, 3)
+    pause = threading.Event()
+    os.kill(app, signal.SIGSTOP)
+    pause.wait(1.0)  # the guard has seen the app's last record before it sleeps too (< hang_s)
+    os.kill(guard, signal.SIGSTOP)
+    pause.wait(ASLEEP_S + 1)  # the time asleep is what is under test, not a wait for something
+    os.kill(guard, signal.SIGCONT)
+    pause.wait(1.0)  # the guard looks (every 0.5 s) before the app can beat again
+    os.kill(app, signal.SIGCONT)
+    cluster.wait_beats(app, cluster.heartbeat()["seq"] + 5)
+    assert cluster.wait_ready() == (guard, app)
+    assert "stopped responding" not in cluster.log_text()
 
 
 @pytest.mark.timeout(60)

@@ -12,6 +12,7 @@ from sentinel.services.keepalive.pact import (
     hang_verdict,
     heartbeat_record,
     observe_heartbeat,
+    restart_grace,
     sign_intent,
     start_heartbeat_watch,
     verify_intent,
@@ -133,6 +134,15 @@ def test_each_part_must_make_progress(records, now, verdict):
         watch = observe_heartbeat(watch, record, float(at))
     got = hang_verdict(watch, now, hang_s=30)
     assert got == verdict if verdict is None else verdict in got
+
+
+def test_after_the_guard_itself_slept_the_grace_starts_again():
+    """A machine that slept an hour: on wake the guard must not take the app for hung."""
+    watch = observe_heartbeat(start_heartbeat_watch(APP, 0.0), parts_beat(1, monitor=(5, 0.0)), 1.0)
+    assert hang_verdict(watch, 3600.0, hang_s=30) is not None
+    woken = restart_grace(watch, 3600.0)
+    assert hang_verdict(woken, 3629.0, hang_s=30) is None
+    assert "no heartbeat for 30 s" in hang_verdict(woken, 3630.0, hang_s=30)
 
 
 @pytest.mark.parametrize("parts, progressed", [

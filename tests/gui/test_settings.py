@@ -119,7 +119,7 @@ def widget_texts(widget) -> list[str]:
 
 
 def test_settings_show_every_key_in_plain_words_with_masked_tokens(shell_of):
-    from sentinel.gui.configform import FIELDS
+    from sentinel.gui.fields import FIELDS
 
     shell = shell_of()
     settings = open_settings(shell)

@@ -31,7 +31,8 @@ from sentinel.events import (
 from sentinel.gui.forms import GREEN, RED
 from sentinel.gui.icons import Shade
 from sentinel.gui.tray import NullTrayIcons
-from sentinel.gui.window import HEADLINE_LOOK, HEALTH_LOOK, MIN_SIZE, TILE_LOOK, IncidentRow
+from sentinel.gui.tiles import TILE_LOOK
+from sentinel.gui.window import HEADLINE_LOOK, HEALTH_LOOK, MIN_SIZE, IncidentRow
 from sentinel.timefmt import clock_near, hm
 
 pytestmark = pytest.mark.needs_display
@@ -101,9 +102,9 @@ def infra(d, component):
 
 
 def tile_states(d):
-    canvas = d.window.pc_canvas
+    canvas = d.window.pcs.canvas
     out = []
-    for tile in d.window.tiles:
+    for tile in d.window.pcs.tiles:
         out.append((canvas.itemcget(tile.name, "text"), canvas.itemcget(tile.detail, "text"),
                     canvas.itemcget(tile.rect, "fill")))
     return out
@@ -263,14 +264,14 @@ def test_tile_tooltip_says_name_ip_how_seen_and_session_length(desktop):
     pcs = list(F.normal().pcs)
     pcs[1] = dataclasses.replace(pcs[1], name="Streaming-Booth-Left", seen_by="arp")
     publish(desktop, F.status(pcs_=tuple(pcs)))
-    x0, y0, _, _ = w.pc_canvas.coords(w.tiles[1].rect)
-    w.pc_canvas.event_generate("<Motion>", x=int(x0) + 10, y=int(y0) + 10)
-    assert pump(desktop, lambda: w.tooltip_text)
-    assert w.tooltip_text.splitlines() == [
+    x0, y0, _, _ = w.pcs.canvas.coords(w.pcs.tiles[1].rect)
+    w.pcs.canvas.event_generate("<Motion>", x=int(x0) + 10, y=int(y0) + 10)
+    assert pump(desktop, lambda: w.pcs.tooltip_text)
+    assert w.pcs.tooltip_text.splitlines() == [
         "Streaming-Booth-Left", pcs[1].ip, f"In session since {clock_near(pcs[1].since_wall, F.NOW)} (0:33:00)",
         "Answers ARP only (blocks ping)"]
-    w.pc_canvas.event_generate("<Leave>")
-    assert pump(desktop, lambda: not w.tooltip_text)
+    w.pcs.canvas.event_generate("<Leave>")
+    assert pump(desktop, lambda: not w.pcs.tooltip_text)
 
 
 def test_a_notice_that_goes_away_leaves_no_empty_band(desktop):
@@ -291,10 +292,10 @@ def test_minimum_size_and_a_bigger_window_shows_more_tiles_per_row(desktop):
     publish(desktop, F.many(40))
     w.top.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}+0+0")
     assert pump(desktop, lambda: w.top.winfo_width() == MIN_SIZE[0])
-    narrow = w._columns
+    narrow = w.pcs.columns
     w.top.geometry("1500x950+0+0")
-    assert pump(desktop, lambda: w._columns > narrow)
-    assert w.pc_canvas.winfo_height() > 2 * 42
+    assert pump(desktop, lambda: w.pcs.columns > narrow)
+    assert w.pcs.canvas.winfo_height() > 2 * 42
 
 
 def test_config_warnings_are_shown(gui_display):
@@ -340,12 +341,12 @@ def test_254_pcs_update_only_changed_tiles_and_is_fast(desktop):
     w = desktop.window
     w.set_status(F.many(254))
     desktop.root.update()
-    assert len(w.tiles) == 254 and w.pc_scroll.winfo_ismapped()
-    before = w.tile_updates
+    assert len(w.pcs.tiles) == 254 and w.pcs.scroll.winfo_ismapped()
+    before = w.pcs.tile_updates
     w.set_status(F.many(254))  # same picture: nothing to redraw
-    assert w.tile_updates == before
+    assert w.pcs.tile_updates == before
     w.set_status(F.many(254, in_session=(7,)))
-    assert w.tile_updates == before + 1
+    assert w.pcs.tile_updates == before + 1
     # worst case: every tile changes state on every update
     timings = []
     for i in range(7):
@@ -423,3 +424,17 @@ def test_storage_troubles_are_shown_until_they_are_over(desktop):
     screenshot(desktop, "status-storage-trouble.png")
     desktop.bus.publish(RecordingStalled(False, "", 0, F.NOW))
     assert pump(desktop, lambda: len(w.banners()) == 1)  # the replaced database stays said
+
+
+def test_popup_menu_and_the_privacy_state_in_the_menu(desktop):
+    """Linux trays have no menus: right-click shows this Tk popup, built as the menu is now."""
+    menu = desktop.popup_menu()
+    labels = [menu.entrycget(i, "label") if menu.type(i) != "separator" else "---" for i in range(menu.index("end") + 1)]
+    assert labels == ["Show status", "Settings\u2026", "Privacy mode\u2026", "Send test message", "Open data folder",
+                      "About", "---", "Exit\u2026"]
+    refreshes = desktop.null_tray.menu_refreshes
+    publish(desktop, PrivacyChanged(True, F.NOW, F.NOW + 3600, "password"))
+    assert desktop.null_tray.menu_refreshes == refreshes + 1  # the real tray asks pystray again
+    until = clock_near(F.NOW + 3600, F.NOW)
+    assert desktop.popup_menu().entrycget(2, "label") == f"Privacy mode (on until {until})\u2026"
+    assert not menu.winfo_exists()  # the previous popup is gone

@@ -165,6 +165,8 @@ def test_invalid_pc_range_and_target_show_config_problems(root, vault):
     assert msg(wizard, "webhook_occupancy").startswith("This is not a Discord webhook address.")
     assert not bad(wizard, "admin") and not bad(wizard, "internet")
     assert not wizard.form.has_problem("discord_settings.enabled")  # no derived noise beside the bad webhook
+    assert wizard.pc_preview.cget("text").endswith("PC-20 = 198.51.100.269  \u2717 not a PC address (the last part "
+                                                   "ends at .254)")
     assert wizard.general_message == ""  # no derived "enabled but no webhook" noise
     assert rec.done == [] and vault.check(T0).state is VaultState.NEEDS_SETUP
     capture_png(wizard, SCREENSHOTS / "wizard-problems.png")

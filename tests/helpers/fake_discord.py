@@ -2,7 +2,8 @@
 
 It behaves like Discord where CafeSentinel cares:
 - POST /api/v10/webhooks/{id}/{token} (and the legacy unversioned /api/webhooks/...) with JSON
-  or multipart (payload_json + files[n]); limits enforced, 400 {code: 50035, errors} when broken.
+  or multipart (payload_json + files[n]); limits enforced (webhook names without "discord" or
+  "clyde" too), 400 {code: 50035, errors} when broken.
 - 204 without ?wait=true, 200 + a message object with an id with it.
 - Dead webhooks: 404 {code: 10015} or 401 {code: 50027}.
 - PATCH /api/v10/webhooks/{id}/{token}/messages/{message_id} edits a message it posted (200 +
@@ -91,8 +92,14 @@ def _embed_problems(payload: dict, file_names: set[str]) -> dict:
         return {"embeds": "must be a list"}
     if len(content) > 2000:
         errors["content"] = "Must be 2000 or fewer in length."
-    if len(payload.get("username") or "") > 80:
+    username = payload.get("username") or ""
+    if len(username) > 80:
         errors["username"] = "Must be 80 or fewer in length."
+    for word in ("discord", "clyde"):  # Discord refuses these in webhook names
+        if word in username.lower():
+            errors["username"] = f"Username cannot contain \"{word}\""
+    if username.strip().lower() in ("everyone", "here"):
+        errors["username"] = "Username is not allowed"
     if len(embeds) > 10:
         errors["embeds"] = "Must be 10 or fewer in length."
     if not content and not embeds and not file_names:

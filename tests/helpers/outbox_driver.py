@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sentinel.config.model import DiscordSettings  # noqa: E402
 from sentinel.events import Component, IncidentConfirmed, IncidentEnded  # noqa: E402
-from sentinel.services.discord.delivery import Backoff, Delivery  # noqa: E402
+from sentinel.services.discord.delivery import Delivery  # noqa: E402
 from sentinel.services.discord.messages import Message  # noqa: E402
 from sentinel.services.discord.notifier import Notifier  # noqa: E402
 from sentinel.services.discord.outbox import Outbox  # noqa: E402
+from sentinel.services.discord.ratelimit import Backoff  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

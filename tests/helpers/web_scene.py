@@ -1,6 +1,7 @@
 """The web wing as the app wires it, in-process: a real ApiServer on a free loopback port, a real
 StatusBoard and Metrics fed with real events, a real vault with an admin password, a real
 config file and log file. Tests publish monitor events and look at what a client sees.
+Also the config for the real app in a namespace cafe (`cafe_config`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,29 @@ from sentinel.services.access.vault import Vault
 from sentinel.services.web.api import ApiServer, ensure_api_token
 from sentinel.services.web.metrics import Metrics
 from sentinel.services.web.status import StatusBoard
+from tests.helpers import netns
 
 ADMIN_PASSWORD = "admin-pass-1"
 PRIVACY_PASSWORD = "privacy-pass-2"
 WEBHOOK = "https://discord.com/api/v10/webhooks/123456/SceneSecretSceneSecretSceneSecret"
 NAMES = ["VIP-1", "VIP-2", "VIP-3", "VIP-4"] + [f"PC-{n}" for n in range(5, 21)]
 TARGETS = ((Component.ROUTER, "198.51.100.1"), (Component.SERVER, "198.51.100.10"), (Component.INTERNET, "203.0.113.1"))
+
+
+APP_PORT = 5000  # the real app's port inside a test cafe's monitor namespace (its own port space)
+
+
+def cafe_config() -> dict:
+    """The real app in a test cafe (tests/helpers/netns.py): 3 targets, 5 PCs, quick thresholds."""
+    return {
+        "targets": {"router": netns.ROUTER, "server": netns.SERVER, "internet": netns.INTERNET[0]},
+        "monitor_settings": {"interval_seconds": 1.0, "pc_subnet": netns.PC_SUBNET,
+                             "pc_start_range": netns.PC_START, "pc_count": 5, "ping_timeout_seconds": 0.5},
+        "verification_settings": {"retry_delay_seconds": 0.2, "secondary_target": netns.INTERNET[1],
+                                  "min_incident_duration_seconds": 2},
+        "discord_settings": {"shop_name": "Branch Test"},
+        "api_settings": {"port": APP_PORT},
+    }
 
 
 def scene_config() -> Config:

@@ -26,3 +26,15 @@ def test_windows_suite_passes_under_wine(xvfb_display):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
     assert "passed" in summary and "failed" not in summary and "error" not in summary, summary
+
+
+@pytest.mark.wine
+@pytest.mark.timeout(SETUP_TIMEOUT_S + PYTEST_TIMEOUT_S + 60)
+def test_web_server_passes_under_windows_python():
+    """The asyncio server on Windows' own event loop (Proactor): API, limits, fuzz, SSE, metrics."""
+    wine = windows_python()
+    tests = ["tests/services/web/test_api.py", "tests/services/web/test_events.py", "tests/services/web/test_metrics.py"]
+    result = wine.run(wine.python_argv("-m", "pytest", *tests, "-q", "-rs", "-p", "no:cacheprovider"), PYTEST_TIMEOUT_S)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "passed" in summary and "failed" not in summary and "error" not in summary, summary

@@ -1,1 +1,3 @@
-"""Discord: message building, Discord's limits, the durable outbox, delivery, the demo folder sink."""
+"""Discord, one way through: notifier (bus events) -> messages / reports (every message built)
+-> delivery (the one door into the outbox, limits.py checks) -> outbox (SQLite) -> sender
+threads (ratelimit decides when, webhook sends); folder_sink stands in for it in the demo."""

@@ -10,6 +10,7 @@ cleaned); `mark_late` is applied when a message is actually sent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sentinel.events import (Component, ComponentUnstable, ConfigRejected, DatabaseReplaced, Health,
@@ -287,12 +288,25 @@ def status_board(view: BoardView, now_wall: float) -> Message:
 # The last steps: into the outbox, and out of it
 
 
+# Discord refuses (400) a webhook name containing "discord" or "clyde", or named everyone/here.
+_RESERVED_IN_NAME = re.compile(r"discord|clyde", re.IGNORECASE)
+_LOOKALIKE = {"o": "\u043e", "O": "\u041e", "e": "\u0435", "E": "\u0415"}  # Cyrillic twins
+
+
+def webhook_name(shop_name: str) -> str:
+    """The shop name as Discord accepts it for a webhook's username: "Discord Cafe" would make
+    every message a 400 (lost), so its "o" becomes its Cyrillic twin; empty -> CafeSentinel."""
+    # the fifth letter is the "o" of discord and the "e" of clyde
+    name = _RESERVED_IN_NAME.sub(lambda m: m.group(0)[:4] + _LOOKALIKE[m.group(0)[4]] + m.group(0)[5:], shop_name)
+    name = clip(name.strip(), MAX_USERNAME)
+    return name if name and name.lower() not in ("everyone", "here") else "CafeSentinel"
+
+
 def finish_payload(message: Message, shop_name: str) -> dict:
     """The webhook body: username = shop, footer "<shop> · Incident #12", timestamps, no mentions.
 
     Every string is cleaned here, at the door: no text can keep a message out of the outbox.
     """
-    shop = clip(shop_name, MAX_USERNAME)
     footer = clip(f"{shop_name} · Incident #{message.incident}" if message.incident else shop_name, MAX_FOOTER)
     embeds = []
     for embed in message.embeds:
@@ -301,14 +315,13 @@ def finish_payload(message: Message, shop_name: str) -> dict:
             e["footer"] = {"text": footer}
         e.setdefault("timestamp", iso_utc(message.created_wall))
         embeds.append(e)
-    payload: dict = {"username": shop, "allowed_mentions": NO_MENTIONS}
+    payload: dict = {"username": shop_name, "allowed_mentions": NO_MENTIONS}
     if message.content:
         payload["content"] = clip(message.content, MAX_CONTENT)
     if embeds:
         payload["embeds"] = embeds
     payload = clean(payload)
-    if not payload["username"].strip():
-        payload["username"] = "CafeSentinel"
+    payload["username"] = webhook_name(payload["username"])
     return payload
 
 

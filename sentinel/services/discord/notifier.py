@@ -219,6 +219,15 @@ class Notifier:
     def flush_due(self, now: float | None = None) -> int:
         """Queue pending alerts, a batch whose window has closed and a due board edit; returns messages queued."""
         now = self._clock() if now is None else now
+        queued = self._flush(now)
+        self._update_board(now)
+        return queued
+
+    def flush_all(self) -> int:
+        """Queue every pending alert and batch now (clean shutdown); the board keeps its minute."""
+        return self._flush(float("inf"))
+
+    def _flush(self, now: float) -> int:
         queued = 0
         while True:
             with self._lock:
@@ -237,12 +246,7 @@ class Notifier:
         if batch is not None and self._sink.accepts("occupancy"):
             for message in messages.sessions_summary(batch[1], batch[2], self._wall()):
                 queued += self._sink.enqueue(message) is not None
-        self._update_board(now)
         return queued
-
-    def flush_all(self) -> int:
-        """Queue everything pending now (clean shutdown)."""
-        return self.flush_due(now=float("inf"))
 
     def pending(self) -> dict[str, int]:
         with self._lock:

@@ -156,6 +156,13 @@ def observe_heartbeat(watch: HeartbeatWatch, record: dict | None, now: float) ->
     return replace(watch, last_seq=seq, last_change=now, parts=tuple(parts))
 
 
+def restart_grace(watch: HeartbeatWatch, now: float) -> HeartbeatWatch:
+    """The guard itself was not running for a while (the machine slept, the guard was paused):
+    the app could not beat either, so every part's grace starts again now."""
+    parts = tuple((name, replace(part, changed=now)) for name, part in watch.parts)
+    return replace(watch, last_change=now, parts=parts)
+
+
 def heartbeat_age(watch: HeartbeatWatch, now: float) -> float:
     return now - watch.last_change
 

@@ -25,7 +25,7 @@ from sentinel.database import connect_read_only
 from sentinel.errors import UserError
 from sentinel.events import Component, DaySummary
 from sentinel.schedule import Interval, Schedule, intersect, merge, subtract, total
-from sentinel.services.recording.storage import NOTES_SQL
+from sentinel.services.recording.csvfiles import NOTES_SQL
 
 # What must be up for a component to be judged at all (the monitor's cascade).
 BEHIND = {

@@ -3,9 +3,9 @@
 incidents.csv gets a row when an incident is confirmed (Notes `ongoing`) and the row is
 completed in place when it ends (Notes `resolved`); an incident wholly outside opening hours
 is marked `closed hours` instead (`ongoing, closed hours` while it lasts). sessions.csv gets
-a row per ended session. A CSV that cannot be written (open in Excel on Windows) is brought up to date on a
-later write: the database remembers what each CSV already holds. A CSV that Excel re-saved
-as "ANSI" is read as such and written on in its own encoding.
+a row per ended session (csvfiles.py writes both). A CSV that cannot be written (open in Excel
+on Windows) is brought up to date on a later write: the database remembers what each CSV
+already holds.
 
 Coverage: while the monitor runs (configured), the `coverage` table holds the intervals it
 watched; the open interval is extended every COVERAGE_EVERY_S, so a crash loses at most that
@@ -14,22 +14,18 @@ much of it. Reports divide by watched time, never by elapsed time.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Callable
 
-from sentinel.config.model import atomic_write
-from sentinel.database import connect
 from sentinel.schedule import Schedule
+from sentinel.services.recording.csvfiles import append_sessions, sync_incidents
+from sentinel.services.recording.writer import RETRY_EVERY_S, Writer
 from sentinel.timefmt import hms, stamp
 from sentinel.events import (
     Blip,
@@ -50,18 +46,9 @@ from sentinel.events import (
 
 log = logging.getLogger(__name__)
 
-INCIDENT_HEADER = ["Start Time", "End Time", "Duration", "Cause", "Notes"]
-SESSION_HEADER = ["PC", "IP", "Start Time", "End Time", "Duration", "Notes"]
 LAST_SEEN_EVERY_S = 60.0  # how often open sessions' last-seen time is saved
 COVERAGE_EVERY_S = 60.0  # how often the open coverage interval is extended
 COVERAGE_GAP_S = 150.0  # no status for longer than this (suspend, frozen process): a new interval
-NOTES_SQL = ("CASE WHEN end_wall IS NULL THEN CASE WHEN closed_hours THEN 'ongoing, closed hours' ELSE 'ongoing' END "
-             "ELSE CASE WHEN closed_hours THEN 'closed hours' ELSE 'resolved' END END")
-RETRY_EVERY_S = 5.0  # while the database or a CSV cannot be written, status ticks try again this often
-MAX_WAITING = 20_000  # records held in memory while the database cannot be written (days of a busy cafe)
-ANSI = "cp1252"  # what Excel writes as "CSV" on a Western Windows
-# SQLite refusing a record for what it holds (a bug, a lone surrogate), not for the disk.
-REFUSED = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, ValueError)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -104,6 +91,14 @@ CREATE INDEX IF NOT EXISTS incidents_open ON incidents (end_wall);
 ADDED_COLUMNS = (("incidents", "closed_hours", "INTEGER NOT NULL DEFAULT 0"),)
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    """The schema, and the columns databases from before them lack."""
+    conn.executescript(SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        if column not in [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 class Storage:
     """Bus subscriber (on its own worker) recording incidents, blips, sessions, snapshots, events.
 
@@ -116,7 +111,6 @@ class Storage:
     def __init__(self, db_path: Path, incidents_csv: Path, sessions_csv: Path, schedule: Schedule = Schedule(), *,
                  publish: Callable[[object], None] | None = None,
                  wall_clock: Callable[[], float] = time.time, mono_clock: Callable[[], float] = time.monotonic):
-        self._db_path = Path(db_path)
         self._incidents_csv = Path(incidents_csv)
         self._sessions_csv = Path(sessions_csv)
         self._publish = publish
@@ -125,18 +119,15 @@ class Storage:
         self._coverage_last = self._coverage_saved = 0.0
         self._wall, self._mono = wall_clock, mono_clock
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._waiting: deque[tuple[str, object, bool]] = deque()  # (sql, parameters, executemany)
-        self._dropped = 0
-        self._db_failing: str | None = None  # the reason, while writes fail
-        self._db_retry_at = 0.0
+        self._db = Writer(db_path, _prepare, mono_clock)
+        self._told_failing = False  # what the last RecordingStalled said
         self._csv_dirty = True  # bring the CSVs up to date on the first status
         self._csv_failing: dict[str, str] = {}  # CSV file name -> reason
         self._csv_retry_at = 0.0
         self._last_seen_saved = 0.0
         self._latest: MonitorStatus | None = None
         with self._lock:
-            self._connection()
+            self._db.connection()
 
     def close(self) -> None:
         """Save open sessions' last-seen times and what waits (a clean stop loses nothing), then close."""
@@ -144,57 +135,23 @@ class Storage:
             if self._latest is not None:
                 self._queue_last_seen(self._latest)
             self._save_coverage()
-            self._write()
-            if self._waiting:
-                log.error("stopping with %d records that could not be written to %s", len(self._waiting),
-                          self._db_path)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._db.close()
 
     def save_coverage(self) -> None:
         """Write the open coverage interval up to the latest status (before a digest reads it)."""
         with self._lock:
             self._save_coverage()
-            self._write()
+            self._db.write()
 
     def _save_coverage(self) -> None:
         if self._coverage_start is not None:
-            self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?",
+            self._db.queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?",
                         (self._coverage_last, self._coverage_start))
             self._coverage_saved = self._coverage_last
 
-    def _connection(self) -> sqlite3.Connection | None:
-        """The open connection, opened (with the schema) if needed; None when that fails."""
-        if self._conn is None:
-            try:
-                conn = connect(self._db_path)
-            except (sqlite3.Error, OSError) as exc:
-                self._failed(exc)
-                return None
-            try:
-                conn.executescript(SCHEMA)
-                for table, column, kind in ADDED_COLUMNS:  # databases from before the column existed
-                    if column not in [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            except (sqlite3.Error, OSError) as exc:
-                conn.close()
-                self._failed(exc)
-                return None
-            self._conn = conn
-        return self._conn
-
     def _rows(self, sql: str, parameters: tuple = ()) -> list:
-        """A query for the API and the window; nothing while the database cannot be opened."""
         with self._lock:
-            conn = self._connection()
-            if conn is None:
-                return []
-            try:
-                return conn.execute(sql, parameters).fetchall()
-            except sqlite3.Error as exc:
-                log.warning("cannot read %s: %s", self._db_path, exc)
-                return []
+            return self._db.rows(sql, parameters)
 
     # -- restore ---------------------------------------------------------------------------
 
@@ -242,23 +199,22 @@ class Storage:
 
     def set_mark(self, name: str, value: str) -> None:
         with self._lock:
-            self._queue("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
-            self._write()
+            self._db.queue("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
+            self._db.write()
 
     # -- evidence --------------------------------------------------------------------------
 
     def add_evidence(self, incident_key: str, phase: str, at_wall: float, file: str) -> None:
         with self._lock:
-            self._queue("INSERT INTO evidence (incident_key, phase, at_wall, file) VALUES (?, ?, ?, ?)",
+            self._db.queue("INSERT INTO evidence (incident_key, phase, at_wall, file) VALUES (?, ?, ?, ?)",
                         (incident_key, phase, at_wall, file))
-            self._write()
+            self._db.write()
 
     def evidence_file(self, incident_key: str, phase: str) -> str | None:
         """The file name of an incident's evidence of that phase ("confirmed" / "ended"), if kept."""
-        with self._lock:
-            row = self._conn.execute("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? "
-                                     "ORDER BY id DESC LIMIT 1", (incident_key, phase)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT file FROM evidence WHERE incident_key = ? AND phase = ? ORDER BY id DESC LIMIT 1",
+                          (incident_key, phase))
+        return rows[0][0] if rows else None
 
     def evidence_before(self, cutoff_wall: float) -> list[tuple[int, str]]:
         """(id, file) of evidence taken before `cutoff_wall`."""
@@ -267,8 +223,8 @@ class Storage:
     def forget_evidence(self, ids: list[int]) -> None:
         if ids:
             with self._lock:
-                self._queue("DELETE FROM evidence WHERE id = ?", [(i,) for i in ids], many=True)
-                self._write()
+                self._db.queue("DELETE FROM evidence WHERE id = ?", [(i,) for i in ids], many=True)
+                self._db.write()
 
     # -- the subscriber --------------------------------------------------------------------
 
@@ -278,124 +234,51 @@ class Storage:
         with self._lock:
             if handler is not None:
                 handler(self, event)
-            retry_due = self._mono() >= self._db_retry_at
-            if self._waiting and (is_record or self._db_failing is None or retry_due):
-                self._write()
-            written = self._db_failing is None
+            if is_record or self._db.failing is None or self._db.retry_due():
+                self._db.write()
+            self._tell()
+            written = self._db.failing is None
         if written and (isinstance(event, (IncidentConfirmed, IncidentEnded, SessionEnded))
                         or self._csv_dirty and (not self._csv_failing or self._mono() >= self._csv_retry_at)):
             self.sync_csv()
 
-    def _queue(self, sql: str, parameters, many: bool = False) -> None:
-        if len(self._waiting) >= MAX_WAITING:
-            self._waiting.popleft()
-            self._dropped += 1
-            if self._dropped == 1:
-                log.error("%d records are waiting for %s; dropping the oldest", MAX_WAITING, self._db_path)
-        self._waiting.append((sql, parameters, many))
-
-    def _write(self) -> None:
-        """Write every waiting record in one transaction; on failure they keep waiting."""
-        conn = self._connection()
-        if conn is None:
+    def _tell(self) -> None:
+        """Publish a change in whether records are written; from on_event, so everyone listens by then."""
+        failing = self._db.failing is not None
+        if failing == self._told_failing:
             return
-        try:
-            self._apply(conn, list(self._waiting))
-            self._waiting.clear()
-        except REFUSED:
-            if not self._write_one_by_one(conn):
-                return
-        except (sqlite3.Error, OSError) as exc:
-            self._failed(exc)
-            return
-        self._recovered()
-
-    @staticmethod
-    def _apply(conn: sqlite3.Connection, statements: list) -> None:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for sql, parameters, many in statements:
-                (conn.executemany if many else conn.execute)(sql, parameters)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the first error is the one worth reporting
-            raise
-
-    def _write_one_by_one(self, conn: sqlite3.Connection) -> bool:
-        """A record SQLite refuses for what it holds (not for the disk) must not block the others."""
-        while self._waiting:
-            statement = self._waiting[0]
-            try:
-                self._apply(conn, [statement])
-            except REFUSED as exc:
-                log.error("dropping a record %s refuses (%s): %s", self._db_path.name, exc, statement[0][:60])
-            except (sqlite3.Error, OSError) as exc:
-                self._failed(exc)
-                return False
-            self._waiting.popleft()
-        return True
-
-    def _failed(self, exc: BaseException) -> None:
-        reason = str(exc) or type(exc).__name__
-        self._db_retry_at = self._mono() + RETRY_EVERY_S
-        if self._conn is not None:  # open afresh next time (a moved, remounted or repaired file)
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
-        if self._db_failing is not None:
-            return
-        self._db_failing = reason
-        log.error("cannot write %s (%s); %d records wait in memory and are written once it works again",
-                  self._db_path, reason, len(self._waiting))
-        self._announce(RecordingStalled(True, reason, len(self._waiting), self._wall()))
-
-    def _recovered(self) -> None:
-        if self._db_failing is None:
-            return
-        self._db_failing = None
-        lost = f"; {self._dropped} of the oldest were dropped" if self._dropped else ""
-        log.info("%s is writable again; the waiting records are written%s", self._db_path, lost)
-        self._dropped = 0
-        self._csv_dirty = True
-        self._announce(RecordingStalled(False, "", 0, self._wall()))
-
-    def _announce(self, event) -> None:
+        self._told_failing = failing
+        self._csv_dirty = self._csv_dirty or not failing  # what waited goes into the CSVs too
         if self._publish is not None:
-            self._publish(event)
+            self._publish(RecordingStalled(failing, self._db.failing or "", self._db.waiting, self._wall()))
 
     def _incident_confirmed(self, e: IncidentConfirmed) -> None:
-        self._queue(
+        self._db.queue(
             "INSERT OR IGNORE INTO incidents (key, cause, start_wall, confirmed_wall, pcs_start, event_id, "
             "closed_hours) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (e.key, e.component.value, e.started_wall, e.confirmed_wall, e.pcs_in_session_at_start, e.event_id,
              self._schedule.outside(e.started_wall, e.confirmed_wall)))
 
     def _incident_ended(self, e: IncidentEnded) -> None:
-        self._queue("UPDATE incidents SET end_wall = ?, duration_s = ?, pcs_end = ?, closed_hours = ? WHERE key = ?",
+        self._db.queue("UPDATE incidents SET end_wall = ?, duration_s = ?, pcs_end = ?, closed_hours = ? WHERE key = ?",
                     (e.ended_wall, e.duration_s, e.pcs_in_session_now,
                      self._schedule.outside(e.started_wall, e.ended_wall), e.key))
 
     def _blip(self, e: Blip) -> None:
-        self._queue("INSERT INTO blips (key, cause, start_wall, end_wall, duration_s) VALUES (?, ?, ?, ?, ?)",
+        self._db.queue("INSERT INTO blips (key, cause, start_wall, end_wall, duration_s) VALUES (?, ?, ?, ?, ?)",
                     (e.key, e.component.value, e.started_wall, e.ended_wall, e.duration_s))
 
     def _session_started(self, e: SessionStarted) -> None:
-        self._queue("INSERT OR IGNORE INTO sessions (key, pc, ip, start_wall, last_seen_wall) VALUES (?, ?, ?, ?, ?)",
+        self._db.queue("INSERT OR IGNORE INTO sessions (key, pc, ip, start_wall, last_seen_wall) VALUES (?, ?, ?, ?, ?)",
                     (e.key, e.pc, e.ip, e.started_wall, e.started_wall))
 
     def _session_ended(self, e: SessionEnded) -> None:
         notes = "ended during outage" if e.during_outage else ""
-        self._queue("UPDATE sessions SET end_wall = ?, last_seen_wall = ?, duration_s = ?, notes = ? WHERE key = ?",
+        self._db.queue("UPDATE sessions SET end_wall = ?, last_seen_wall = ?, duration_s = ?, notes = ? WHERE key = ?",
                     (e.ended_wall, e.ended_wall, e.duration_s, notes, e.key))
 
     def _snapshot(self, e: OccupancySnapshot) -> None:
-        self._queue("INSERT INTO snapshots (at_wall, in_session, total) VALUES (?, ?, ?)",
+        self._db.queue("INSERT INTO snapshots (at_wall, in_session, total) VALUES (?, ?, ?)",
                     (e.at_wall, e.in_session, e.total))
 
     def _status(self, e: MonitorStatus) -> None:
@@ -413,11 +296,11 @@ class Storage:
         last = self._coverage_last
         if self._coverage_start is None or at_wall < last or at_wall - last > COVERAGE_GAP_S:
             if self._coverage_start is not None:
-                self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (last, self._coverage_start))
-            self._queue("INSERT INTO coverage (start_wall, end_wall) VALUES (?, ?)", (at_wall, at_wall))
+                self._db.queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (last, self._coverage_start))
+            self._db.queue("INSERT INTO coverage (start_wall, end_wall) VALUES (?, ?)", (at_wall, at_wall))
             self._coverage_start = self._coverage_saved = at_wall
         elif at_wall - self._coverage_saved >= COVERAGE_EVERY_S:
-            self._queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (at_wall, self._coverage_start))
+            self._db.queue("UPDATE coverage SET end_wall = ? WHERE start_wall = ?", (at_wall, self._coverage_start))
             self._coverage_saved = at_wall
         self._coverage_last = at_wall
 
@@ -425,10 +308,10 @@ class Storage:
         rows = [(pc.last_seen_wall, pc.ip) for pc in status.pcs
                 if pc.state is PcState.IN_SESSION and pc.last_seen_wall is not None]
         if rows:
-            self._queue("UPDATE sessions SET last_seen_wall = ? WHERE ip = ? AND end_wall IS NULL", rows, many=True)
+            self._db.queue("UPDATE sessions SET last_seen_wall = ? WHERE ip = ? AND end_wall IS NULL", rows, many=True)
 
     def _record(self, kind: str, detail: dict) -> None:
-        self._queue("INSERT INTO events (at_wall, kind, detail) VALUES (?, ?, ?)",
+        self._db.queue("INSERT INTO events (at_wall, kind, detail) VALUES (?, ?, ?)",
                     (self._wall(), kind, json.dumps(detail)))
 
     def _config_reloaded(self, e: ConfigReloaded) -> None:
@@ -467,13 +350,14 @@ class Storage:
         stop the other. Failing and recovering are logged once per file.
         """
         self._csv_dirty = False
-        for path, sync in ((self._incidents_csv, self._sync_incidents), (self._sessions_csv, self._sync_sessions)):
+        for path, sync in ((self._incidents_csv, sync_incidents), (self._sessions_csv, append_sessions)):
             try:
                 with self._lock:
-                    if self._connection() is None:
+                    conn = self._db.connection()
+                    if conn is None:
                         self._csv_dirty = True
                         return
-                    sync()
+                    sync(conn, path)
             except (OSError, ValueError, csv.Error, sqlite3.Error) as exc:  # ValueError: a decoding problem
                 self._csv_dirty = True
                 self._csv_retry_at = self._mono() + RETRY_EVERY_S
@@ -483,94 +367,3 @@ class Storage:
                 continue
             if self._csv_failing.pop(path.name, None) is not None:
                 log.info("%s is writable again and up to date", path.name)
-
-    def _sync_incidents(self) -> None:
-        pending = self._conn.execute(
-            f"SELECT key, cause, start_wall, end_wall, duration_s, {NOTES_SQL} FROM incidents "
-            f"WHERE csv_state != {NOTES_SQL} ORDER BY id").fetchall()
-        if not pending:
-            return
-        rows, encoding = _read_csv(self._incidents_csv, INCIDENT_HEADER)
-        index = {(r[0], r[3]): i for i, r in enumerate(rows) if len(r) >= 5}
-        for _, cause, start, end, duration, notes in pending:
-            row = [stamp(start), stamp(end), hms(duration), cause, notes]
-            where = index.get((row[0], cause))
-            if where is None:
-                index[(row[0], cause)] = len(rows)
-                rows.append(row)
-            else:
-                rows[where] = row
-        _write_csv(self._incidents_csv, INCIDENT_HEADER, rows, encoding)
-        self._conn.executemany(f"UPDATE incidents SET csv_state = {NOTES_SQL} WHERE key = ?",
-                               [(key,) for key, *_ in pending])
-
-    def _sync_sessions(self) -> None:
-        pending = self._conn.execute(
-            "SELECT key, pc, ip, start_wall, end_wall, duration_s, notes FROM sessions "
-            "WHERE end_wall IS NOT NULL AND csv_written = 0 ORDER BY end_wall, id").fetchall()
-        if not pending:
-            return
-        try:
-            existing = self._sessions_csv.read_bytes()
-        except FileNotFoundError:
-            existing = b""
-        encoding = _decode(existing)[1]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        if not existing:
-            writer.writerow(SESSION_HEADER)
-        for _, pc, ip, start, end, duration, notes in pending:
-            writer.writerow(_fit([pc, ip, stamp(start), stamp(end), hms(duration), notes], encoding))
-        data = _encode(buffer.getvalue(), encoding)
-        with open(self._sessions_csv, "ab", buffering=0) as out:
-            size = os.fstat(out.fileno()).st_size
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[out.write(view):]
-                os.fsync(out.fileno())
-            except OSError:
-                os.ftruncate(out.fileno(), size)  # no half row (a full disk): the whole rows come on the retry
-                raise
-        self._conn.executemany("UPDATE sessions SET csv_written = 1 WHERE key = ?", [(k,) for k, *_ in pending])
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding of a CSV we write into: UTF-8 (with or without BOM), else Excel's "ANSI".
-
-    cp1252 with surrogateescape gives back every byte as it was on writing, so rows we only
-    carry over stay byte for byte what the owner saved, whatever the code page.
-    """
-    try:
-        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-    except UnicodeDecodeError:
-        return data.decode(ANSI, "surrogateescape"), ANSI
-
-
-def _encode(text: str, encoding: str) -> bytes:
-    return text.encode(encoding, "surrogateescape" if encoding == ANSI else "replace")
-
-
-def _fit(cells: list[str], encoding: str) -> list[str]:
-    """New cells as the file's encoding can hold them (a name outside cp1252 gets '?')."""
-    if encoding != ANSI:
-        return cells
-    return [cell.encode(ANSI, "replace").decode(ANSI) for cell in cells]
-
-
-def _read_csv(path: Path, header: list[str]) -> tuple[list[list[str]], str]:
-    """Data rows of an existing CSV (rows we did not write, e.g. the seed's, are kept), and its encoding."""
-    try:
-        text, encoding = _decode(path.read_bytes())
-    except FileNotFoundError:
-        return [], "utf-8"
-    rows = list(csv.reader(io.StringIO(text)))
-    return (rows[1:] if rows and rows[0] == header else rows), encoding
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    atomic_write(path, _encode(buffer.getvalue(), encoding))

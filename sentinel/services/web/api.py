@@ -99,7 +99,8 @@ def _error(status: int, errors: list[tuple[str, str]], headers: dict | None = No
 
 def mask_secrets(text: str, token: str) -> str:
     """A log line fit for the browser: webhook tokens and the API token hidden."""
-    return _WEBHOOK_TOKEN.sub(r"\1***", text).replace(token, "***") if token else _WEBHOOK_TOKEN.sub(r"\1***", text)
+    text = _WEBHOOK_TOKEN.sub(r"\1***", text)
+    return text.replace(token, "***") if token else text
 
 
 class ApiServer:

@@ -393,6 +393,9 @@ def test_status_board_only_on_change_and_at_most_once_a_minute(sink, clock):
     notifier.on_event(status(4, internet=Health.DOWN, at=T0 + 200))
     notifier.flush_due(clock.now + 200)
     assert sink.boards[-1].embeds[0]["title"] == "Now: Internet DOWN"
+    notifier.on_event(status(2, at=T0 + 201))
+    notifier.flush_all()  # a clean stop does not break the minute either
+    assert len(sink.boards) == 3
     notifier.reconfigure(30.0, True, status_board=False)
     notifier.on_event(status(0, at=T0 + 300))
     notifier.flush_due(clock.now + 300)

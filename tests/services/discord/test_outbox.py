@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from sentinel.config.model import DiscordSettings
-from sentinel.services.discord.delivery import Backoff, Delivery
+from sentinel.services.discord.delivery import Delivery
 from sentinel.services.discord.messages import Message
 from sentinel.services.discord.outbox import Attachment, Outbox
+from sentinel.services.discord.ratelimit import Backoff
 from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
@@ -146,3 +147,27 @@ def test_incident_numbers_and_the_board_survive_reopening(tmp_path):
     box.board_gone()
     assert box.board().message_id == "" and box.board().dirty
     box.close()
+
+
+def test_an_outbox_from_the_first_release_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "sentinel.db"
+    old = sqlite3.connect(db)
+    old.executescript("""
+        CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, created_wall REAL NOT NULL,
+                             payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                             last_error TEXT NOT NULL DEFAULT '');
+        INSERT INTO outbox (kind, created_wall, payload) VALUES ('alerts', 1.0, '{"content": "queued before"}');
+    """)
+    old.commit()
+    old.close()
+    box = Outbox(db)
+    try:
+        head = box.head("alerts")
+        assert head.payload == {"content": "queued before"} and head.incident is None and not head.closes
+        number = box.incident_number("router", 5.0)
+        box.add("alerts", 6.0, {"content": "restored"}, incident=number, closes=True)
+        assert box.incident_ended_wall(number) == 6.0
+    finally:
+        box.close()

@@ -9,9 +9,10 @@ import json
 import pytest
 from PIL import Image
 
+from sentinel.database import connect
 from sentinel.events import Component, IncidentConfirmed, IncidentEnded
 from sentinel.services.recording.evidence import DAY_S, EvidenceKeeper
-from sentinel.services.recording.storage import Storage, connect
+from sentinel.services.recording.storage import Storage
 from tests.helpers.apprun import AppRun, wait_until
 
 T0 = dt.datetime(2026, 12, 1, 14, 2, 11).timestamp()

@@ -11,7 +11,8 @@ from sentinel.database import connect
 from sentinel.events import (Blip, Component, IncidentConfirmed, IncidentEnded, MonitorStatus, SessionEnded,
                              SessionStarted)
 from sentinel.schedule import Schedule
-from sentinel.services.recording.storage import INCIDENT_HEADER, SESSION_HEADER, Storage
+from sentinel.services.recording.csvfiles import INCIDENT_HEADER, SESSION_HEADER
+from sentinel.services.recording.storage import Storage
 from tests.helpers.localtime import local_zone
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()
@@ -184,3 +185,13 @@ def test_a_database_from_before_closed_hours_gets_the_column(tmp_path):
     s.on_event(status(T0))
     s.close()
     assert not (tmp_path / "incidents.csv").exists()  # the old row was already in the CSV: not rewritten
+
+
+def test_an_event_after_close_does_not_open_the_database_again(tmp_path):
+    s = Storage(tmp_path / "sentinel.db", tmp_path / "i.csv", tmp_path / "s.csv")
+    s.close()
+    s.on_event(IncidentConfirmed("late", Component.ROUTER, T0, T0 + 10, 0))  # a bus worker that was late
+    assert s.open_incidents() == []
+    conn = connect(tmp_path / "sentinel.db")
+    assert conn.execute("SELECT COUNT(*) FROM incidents").fetchone() == (0,)
+    conn.close()

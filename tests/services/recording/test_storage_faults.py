@@ -12,7 +12,8 @@ import pytest
 
 from sentinel.events import (Component, IncidentConfirmed, IncidentEnded, MonitorStatus, RecordingStalled,
                              SessionEnded, SessionStarted)
-from sentinel.services.recording.storage import INCIDENT_HEADER, RETRY_EVERY_S, SESSION_HEADER, Storage
+from sentinel.services.recording.csvfiles import INCIDENT_HEADER, SESSION_HEADER
+from sentinel.services.recording.storage import RETRY_EVERY_S, Storage
 from tests.helpers.tmpfs import Tmpfs
 
 T0 = dt.datetime(2026, 11, 21, 14, 2, 11).timestamp()

@@ -12,7 +12,7 @@ from sentinel.services.access.vault import Vault
 from tests.helpers import netns
 from tests.helpers.apprun import AppRun, write_config
 from tests.helpers.netns import cafe_fixture  # noqa: F401  (the "cafe" fixture)
-from tests.services.web.test_prometheus import APP_PORT, cafe_config
+from tests.helpers.web_scene import APP_PORT, cafe_config
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.timeout(120)]
 ADMIN, PRIVACY = "branch-admin-1", "branch-privacy-2"

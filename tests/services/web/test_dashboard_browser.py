@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sentinel.events import Health
+from sentinel.events import ConfigRejected, ConfigReloaded, Health
 from tests.helpers import browser as chromium
 from tests.helpers.web_scene import ADMIN_PASSWORD, Scene
 from tests.helpers.xvfb import screenshot_dir
@@ -65,6 +65,13 @@ def test_dashboard_renders_and_follows_the_monitor_live(page, scene):
     assert page.run("return document.querySelectorAll('#pcs .tile.in_session').length;") == 3
     assert page.run("return window.reloads;") == 1, "updated without a reload"
     assert page.run("return document.getElementById('overall').className;") == "dot down"
+
+    scene.publish(ConfigRejected((("monitor_settings.pc_count", "must be from 0 to 254 (got 300)"),)))
+    banner = page.wait("!document.getElementById('problems').hidden && "
+                       "document.getElementById('problems').textContent", timeout=LIVE_S, what="the config problem")
+    assert "monitor_settings.pc_count: must be from 0 to 254" in banner
+    scene.publish(ConfigReloaded(scene.config, ("monitor_settings",)))
+    page.wait("document.getElementById('problems').hidden", timeout=LIVE_S, what="the problem gone after a fix")
 
     save_screenshots(page, scene)
 

@@ -21,24 +21,12 @@ from tests.helpers import netns
 from tests.helpers import prometheus as prom
 from tests.helpers.apprun import AppRun, wait_until, write_config
 from tests.helpers.netns import cafe_fixture  # noqa: F401  (the "cafe" fixture)
+from tests.helpers.web_scene import APP_PORT, cafe_config
 
 pytestmark = pytest.mark.timeout(120)
-APP_PORT = 5000  # the monitor namespace's own port space
 PACKAGING = Path(__file__).resolve().parents[3] / "packaging"
 RULES = PACKAGING / "prometheus" / "cafesentinel-alerts.yml"
 DASHBOARD = PACKAGING / "grafana" / "cafesentinel-dashboard.json"
-
-
-def cafe_config() -> dict:
-    return {
-        "targets": {"router": netns.ROUTER, "server": netns.SERVER, "internet": netns.INTERNET[0]},
-        "monitor_settings": {"interval_seconds": 1.0, "pc_subnet": netns.PC_SUBNET,
-                             "pc_start_range": netns.PC_START, "pc_count": 5, "ping_timeout_seconds": 0.5},
-        "verification_settings": {"retry_delay_seconds": 0.2, "secondary_target": netns.INTERNET[1],
-                                  "min_incident_duration_seconds": 2},
-        "discord_settings": {"shop_name": "Branch Test"},
-        "api_settings": {"port": APP_PORT},
-    }
 
 
 def fetcher(cafe, token: str | None = None):
