@@ -26,8 +26,16 @@ UNIT = "cafesentinel.service"
 TIMEOUT_S = 60
 ADMIN_PW = "counter-admin-77"
 
-pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                reason="systemd-analyze is missing (apt-get install systemd)")
+
+
+@pytest.fixture(autouse=True)
+def systemd_analyze():
+    """The unit is checked by systemd itself: a loud skip without it, a failure in CI."""
+    if shutil.which("systemd-analyze") is None:
+        reason = "systemd-analyze is missing (apt-get install systemd): the unit was NOT verified"
+        if os.environ.get("SENTINEL_STRICT") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def install(*args: str, env: dict | None = None, stdin: str = "") -> subprocess.CompletedProcess:
