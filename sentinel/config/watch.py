@@ -13,7 +13,7 @@ from sentinel.events import ConfigRejected, ConfigReloaded
 
 log = logging.getLogger(__name__)
 
-CHECK_EVERY_S = 1.0  # SPEC: at least every 2 s
+CHECK_EVERY_S = 1.0  # README: a change applies within 2 s
 
 
 class ConfigWatcher:

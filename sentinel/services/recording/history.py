@@ -7,8 +7,8 @@ The rules, per day (the opening that starts on that day, see sentinel/schedule.p
 - watched = opening hours covered by the monitor (the coverage table); time not watched is
   neither up nor down;
 - a component is judged only while what it sits behind is up: the internet is "unknown"
-  while the router, the LAN or the monitor's own link is down (SPEC cascade), so that time is
-  local downtime (the shop's own network), never the ISP's;
+  while the router, the LAN or the monitor's own link is down (README "How it decides"), so
+  that time is local downtime (the shop's own network), never the ISP's;
 - uptime = (judged - down) / judged.
 Incidents and sessions belong to the day whose business span (previous closing to this
 closing) holds their start. Incidents that are still open count until `now_wall`.

@@ -1,4 +1,4 @@
-"""The one HTTP server (SPEC: README "Local API", "Web dashboard"): the JSON API, the dashboard, login, metrics.
+"""The one HTTP server (README "Local API", "Web dashboard"): the JSON API, the dashboard, login, metrics.
 
 JSON over HTTP on api_settings.bind:port. Scripts send `Authorization: Bearer <token>`; a
 browser logs in with the admin password and gets a session cookie (HttpOnly, SameSite=Strict)
