@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from sentinel import __version__
-from sentinel.config.model import Config, atomic_write, config_warnings, parse_config
+from sentinel.config.model import Config, config_warnings, parse_config
+from sentinel.files import atomic_write
 from sentinel.errors import ConfigError, UserError
 from sentinel.paths import DataDir, default_config_path, default_data_dir
 from sentinel.schedule import Schedule

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
-from sentinel.config.model import Config, config_from_dict, mask_webhook, save_config
+from sentinel.config.checks import mask_webhook
+from sentinel.config.model import Config, config_from_dict, save_config
 from sentinel.platform.gateway import detect_default_gateway
 from sentinel.services.access.vault import ADMIN, PasswordRuleError, Vault, VaultError, VaultState
 

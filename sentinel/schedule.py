@@ -16,7 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from sentinel.config.model import DAYS, ScheduleSettings
+from sentinel.config.checks import DAYS
+from sentinel.config.model import ScheduleSettings
 from sentinel.events import ComponentUnstable, IncidentConfirmed, IncidentEnded, IncidentReminder
 
 Interval = tuple[float, float]

@@ -1,1 +1,1 @@
-"""config.json: the values (`model`), their validation and atomic writes, and hot reload (`watch`)."""
+"""config.json: its sections and keys (`model`), the validators behind them (`checks`), hot reload (`watch`)."""

@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, atomic_write, changed_sections, parse_config
+from sentinel.config.model import Config, changed_sections, parse_config
+from sentinel.files import atomic_write
 from sentinel.events import ConfigRejected, ConfigReloaded
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from sentinel.config.model import DAYS, Config, config_from_dict, mask_webhook
+from sentinel.config.checks import DAYS, mask_webhook
+from sentinel.config.model import Config, config_from_dict
 from sentinel.gui.fields import DAY_NAMES, FIELDS, GROUPS, WEBHOOK_KINDS, Field, describe_test, field_of, plain_problem
 from sentinel.gui.forms import set_text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sentinel.config.model import DAYS
+from sentinel.config.checks import DAYS
 
 KIND_NAMES = {"alerts": "Alerts", "occupancy": "Occupancy", "screenshots": "Screenshots", "discord": "Discord"}
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))

@@ -7,17 +7,9 @@ import os
 
 import pytest
 
-from sentinel.config.model import (
-    MAX_BACKUPS,
-    Config,
-    config_from_dict,
-    config_warnings,
-    list_backups,
-    mask_webhook,
-    normalise_webhook,
-    parse_config,
-    save_config,
-)
+from sentinel.config.checks import mask_webhook, normalise_webhook
+from sentinel.config.model import (MAX_BACKUPS, Config, config_from_dict, config_warnings, list_backups, parse_config,
+                                   save_config)
 
 HOOK_ID, TOKEN = "112233445566778899", "tok_EN-abc.def"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from sentinel.bus import EventBus
-from sentinel.config.model import Config, HugeNumber, parse_config, save_config
+from sentinel.config.checks import HugeNumber
+from sentinel.config.model import Config, parse_config, save_config
 from sentinel.config.watch import ConfigWatcher
 from sentinel.events import ConfigRejected, ConfigReloaded
 

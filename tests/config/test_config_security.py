@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.config.model import (Config, backup_config, config_from_dict, normalise_webhook, parse_config,
-                                   save_config)
+from sentinel.config.checks import normalise_webhook
+from sentinel.config.model import Config, backup_config, config_from_dict, parse_config, save_config
 from sentinel.config.watch import ConfigWatcher
 from sentinel.bus import EventBus
 from sentinel.events import ConfigRejected

@@ -146,7 +146,7 @@ def test_atomic_write_waits_for_a_reader_that_holds_the_file_open(tmp_path):
     watcher thread, and no restart followed)."""
     import threading
 
-    from sentinel.config.model import atomic_write
+    from sentinel.files import atomic_write
 
     target = tmp_path / "guard.json"
     target.write_bytes(b"old")

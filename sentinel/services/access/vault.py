@@ -36,7 +36,7 @@ from typing import Any
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from sentinel.config.model import atomic_write
+from sentinel.files import atomic_write
 from sentinel.errors import SentinelError, UserError
 from sentinel.timefmt import spoken, stamp
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 import requests
 
-from sentinel.config.model import mask_webhook
+from sentinel.config.checks import mask_webhook
 from sentinel.services.discord.messages import mark_late
 from sentinel.services.discord.outbox import Board, Outbox, StoredMessage
 from sentinel.services.discord.ratelimit import Backoff, RateLimits, classify, is_legacy_api

@@ -11,7 +11,8 @@ from typing import Callable
 
 import requests
 
-from sentinel.config.model import DiscordSettings, mask_webhook
+from sentinel.config.checks import mask_webhook
+from sentinel.config.model import DiscordSettings
 from sentinel.services.discord.messages import KINDS, finish_payload, test_message
 from sentinel.services.discord.outbox import Attachment
 from sentinel.services.discord.ratelimit import classify, is_legacy_api

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from sentinel import platform
-from sentinel.config.model import atomic_write
+from sentinel.files import atomic_write
 from sentinel.platform import ProcessId
 
 HEARTBEAT_FILE = "heartbeat.json"

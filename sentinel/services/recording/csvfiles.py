@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sentinel.config.model import atomic_write
+from sentinel.files import atomic_write
 from sentinel.timefmt import hms, stamp
 
 INCIDENT_HEADER = ["Start Time", "End Time", "Duration", "Cause", "Notes"]

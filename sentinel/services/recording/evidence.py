@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from sentinel.config.model import atomic_write
+from sentinel.files import atomic_write
 from sentinel.events import ConfigReloaded, IncidentConfirmed, IncidentEnded
 from sentinel.services.recording.storage import Storage
 

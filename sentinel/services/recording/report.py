@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sentinel import __version__
 from sentinel.charts import Bar, bar_chart
-from sentinel.config.model import atomic_write
+from sentinel.files import atomic_write
 from sentinel.errors import UserError
 from sentinel.events import Component
 from sentinel.schedule import Interval, Schedule, intersect, merge, subtract, total

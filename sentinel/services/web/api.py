@@ -27,8 +27,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sentinel import __version__
-from sentinel.config.model import (ApiSettings, Config, atomic_write, config_from_dict, list_backups,
-                                   mask_webhook, normalise_webhook, parse_config, save_config)
+from sentinel.config.checks import mask_webhook, normalise_webhook
+from sentinel.config.model import ApiSettings, Config, config_from_dict, list_backups, parse_config, save_config
+from sentinel.files import atomic_write
 from sentinel.services.web import static
 from sentinel.services.web.http import (MAX_BODY_BYTES, MAX_CONNECTIONS, REQUEST_DEADLINE_S, HttpError, HttpServer,
                                         Request, Response, Stream, error_response)
