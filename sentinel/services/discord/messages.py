@@ -62,10 +62,6 @@ def _field(name: str, value: object, inline: bool = True) -> dict:
     return {"name": clip(name, 256), "value": clip(str(value) or "-", MAX_FIELD_VALUE), "inline": inline}
 
 
-def _pcs(n: int) -> str:
-    return f"{n} PC" + ("" if n == 1 else "s")
-
-
 # ---------------------------------------------------------------------------------------------
 # Alerts
 

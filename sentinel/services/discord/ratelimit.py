@@ -158,9 +158,6 @@ class Budget:
             return 0.0
         return self._times[-self.limit] + self.window_s - now
 
-    def __len__(self) -> int:
-        return len(self._times)
-
 
 def is_legacy_api(url: str) -> bool:
     """Unversioned (`/api/webhooks/...`) or pre-v8 paths answer 429 retry_after in milliseconds."""
@@ -283,8 +280,3 @@ class RateLimits:
         """Those of `urls` whose bucket has answered only 429 for a while (THROTTLED_AFTER_S)."""
         with self._lock:
             return {u for u in urls if is_throttled(self._buckets.get(u, Bucket()), now, self._throttled_after_s)}
-
-    def invalid_requests(self, now: float) -> int:
-        with self._lock:
-            self._budget.wait(now)
-            return len(self._budget)

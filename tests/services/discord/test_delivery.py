@@ -17,6 +17,7 @@ from sentinel.services.discord.messages import KINDS, Message
 from sentinel.services.discord.outbox import Attachment, Outbox
 from sentinel.services.discord.ratelimit import Backoff, Budget, RateLimits, RetryPolicy
 from sentinel.timefmt import iso_utc
+from tests.helpers.apprun import wait_until
 from tests.helpers.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(60)
@@ -69,14 +70,6 @@ def make_delivery(tmp_path):
 def alert(i: int, wall: float | None = None, **kwargs) -> Message:
     return Message("alerts", wall if wall is not None else time.time(),
                    content=f"msg-{i:04d}", embeds=({"title": f"Router DOWN {i}"},), **kwargs)
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    ready = threading.Event()
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        ready.wait(0.01)
 
 
 def test_order_kept_per_webhook_and_files_uploaded(fake, make_delivery):
