@@ -5,7 +5,6 @@ number, the status board is posted once and not edited within its minute, and no
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
