@@ -19,7 +19,8 @@ from sentinel.config.model import Config, SystemSettings, TrayVisibility
 from sentinel.events import Component, Health, IncidentConfirmed, IncidentOpened
 from sentinel.gui.desktop import MENU_ACTIONS
 from sentinel.gui.icons import Shade, clients_icon
-from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, fit_image, standard_menu, tray_views
+from sentinel.gui.pystray_tray import fit_image
+from sentinel.gui.tray import KINDS, IconView, NullTrayIcons, standard_menu, tray_views
 from sentinel.today import Today, advance
 
 SCREENSHOTS = screenshot_dir()
@@ -228,7 +229,7 @@ def _xorg_pystray(monkeypatch):
 
 def _show_all(pystray):
     """Real pystray icons for a normal cafe, all four asked to show."""
-    from sentinel.gui.tray import PystrayTrayIcons
+    from sentinel.gui.pystray_tray import PystrayTrayIcons
 
     tray = PystrayTrayIcons(pystray, _menu([]))
     for view in views(F.normal()).values():
@@ -271,7 +272,7 @@ def test_icons_dock_into_a_tray_host_that_starts_later_or_restarts(gui_display, 
 
 @pytest.mark.needs_display
 def test_an_icon_whose_loop_died_is_replaced(trayer, gui_display, monkeypatch):
-    from sentinel.gui.tray import _XorgPatch
+    from sentinel.gui.pystray_tray import _XorgPatch
 
     pystray = _xorg_pystray(monkeypatch)
     tray = _show_all(pystray)
@@ -290,7 +291,7 @@ def test_an_icon_whose_loop_died_is_replaced(trayer, gui_display, monkeypatch):
 
 @pytest.mark.needs_display
 def test_real_icons_dock_update_hide_and_stop(trayer, gui_display, monkeypatch):
-    from sentinel.gui.tray import PystrayTrayIcons, _XorgPatch
+    from sentinel.gui.pystray_tray import PystrayTrayIcons, _XorgPatch
 
     pystray = _xorg_pystray(monkeypatch)
 

@@ -18,7 +18,8 @@ import pystray  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from sentinel.gui.icons import BADGE_FILL, GLYPH_FILL, Shade  # noqa: E402
-from sentinel.gui.tray import KINDS, PystrayTrayIcons, standard_menu, tray_views  # noqa: E402
+from sentinel.gui.pystray_tray import PystrayTrayIcons  # noqa: E402
+from sentinel.gui.tray import KINDS, standard_menu, tray_views  # noqa: E402
 from sentinel.today import Today, advance  # noqa: E402
 from tests.helpers import gui_fakes as F  # noqa: E402
 from tests.helpers.xvfb import screenshot_dir  # noqa: E402
