@@ -24,15 +24,31 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from sentinel import __version__
-from sentinel.config.checks import mask_webhook, normalise_webhook
-from sentinel.config.model import ApiSettings, Config, config_from_dict, list_backups, parse_config, save_config
+from sentinel.config.model import (
+    ApiSettings,
+    Config,
+    config_from_dict,
+    list_backups,
+    parse_config,
+    save_config,
+)
 from sentinel.files import atomic_write
 from sentinel.services.web import static
-from sentinel.services.web.http import (MAX_BODY_BYTES, MAX_CONNECTIONS, REQUEST_DEADLINE_S, HttpError, HttpServer,
-                                        Request, Response, Stream, error_response)
+from sentinel.services.web.http import (
+    MAX_CONNECTIONS,
+    REQUEST_DEADLINE_S,
+    HttpError,
+    HttpServer,
+    Request,
+    Response,
+    Stream,
+    error_response,
+)
+from sentinel.services.web.inputs import (checked_body, http_error, limit_param, merge_config, parse_json_body,
+                                          query_params, unmask_webhooks, whole_param)
 from sentinel.services.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from sentinel.services.web.sessions import COOKIE, Sessions, clear_cookie, set_cookie
 from sentinel.services.web.sse import EventHub
@@ -42,10 +58,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_FILE_NAME = "api_token"  # in the data dir
 AUTH_WARN_EVERY_S = 60.0  # unauthorised requests are logged at most this often
-LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 LOG_LINES_DEFAULT, LOG_LINES_MAX = 200, 5000
 DASHBOARD_INCIDENTS = 10  # newest incidents on the page
-_MASKED_WEBHOOK = re.compile(r"/webhooks/(\d+)/\*\*\*/?$")
 _WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9._-]+")
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{32,200}$")
 
@@ -91,11 +105,6 @@ def _json_default(value: Any) -> Any:
 
 def _encode(payload: Any) -> bytes:
     return json.dumps(payload, default=_json_default, allow_nan=False, separators=(",", ":")).encode()
-
-
-def _error(status: int, errors: list[tuple[str, str]], headers: dict | None = None) -> HttpError:
-    # mask_webhook on messages: a validation message may quote a posted URL.
-    return HttpError(status, [(path, mask_webhook(message)) for path, message in errors], headers)
 
 
 def mask_secrets(text: str, token: str) -> str:
@@ -275,28 +284,28 @@ class ApiServer:
             action = self._method(public, request)
             if request.method == "POST":
                 self._refuse_cross_site(request)
-                request.body = await _read_body(request, read_body, json_body=request.path == "/api/login")
+                request.body = await checked_body(request, read_body, json_body=request.path == "/api/login")
             return await server.in_worker(action, request)
         self._authorise(request)
         if request.path == "/events":
             self._method({"GET": None}, request)
-            _query_params(request.query, ())
+            query_params(request.query, ())
             hub = self.hub
             return Stream(lambda send: hub.serve(send, request.header("Last-Event-ID"), server.in_worker))
         methods = self._routes.get(request.path)
         if methods is None:
-            raise _error(404, [("", f"no such endpoint: {request.path[:100]}")])
+            raise http_error(404, [("", f"no such endpoint: {request.path[:100]}")])
         action = self._method(methods, request)
         if request.method == "POST":
             if request.state["auth"] == "cookie":
                 self._check_csrf(request)
-            request.body = await _read_body(request, read_body, json_body=True)
+            request.body = await checked_body(request, read_body, json_body=True)
         return await server.in_worker(action, request)
 
     @staticmethod
     def _method(methods: dict, request: Request):
         if request.method not in methods:
-            raise _error(405, [("", f"{request.method} is not allowed here")], {"Allow": ", ".join(methods)})
+            raise http_error(405, [("", f"{request.method} is not allowed here")], {"Allow": ", ".join(methods)})
         return methods[request.method]
 
     # -- who may ask -----------------------------------------------------------------------
@@ -342,35 +351,35 @@ class ApiServer:
         origin = request.header("Origin")
         host = request.header("Host")
         if site and site not in ("same-origin", "none"):
-            raise _error(403, [("", "cross-site request refused")])
+            raise http_error(403, [("", "cross-site request refused")])
         if origin and urlsplit(origin).netloc.lower() != host.lower():
-            raise _error(403, [("", "cross-site request refused")])
+            raise http_error(403, [("", "cross-site request refused")])
 
     def _check_csrf(self, request: Request) -> None:
         self._refuse_cross_site(request)
         sent = request.header("X-CSRF-Token").encode("latin-1", "replace")
         if not hmac.compare_digest(sent, request.state["session"].csrf.encode()):
-            raise _error(403, [("", "missing or wrong X-CSRF-Token (reload the page)")])
+            raise http_error(403, [("", "missing or wrong X-CSRF-Token (reload the page)")])
 
     # -- login -----------------------------------------------------------------------------
 
     def _get_session(self, request: Request):
-        _query_params(request.query, ())
+        query_params(request.query, ())
         session = self.logins.get(request.cookies.get(COOKIE), self._clock())
         return 200, {"logged_in": session is not None, "csrf": session.csrf if session else None,
                      "login_available": self._verify_admin is not None}, {}
 
     def _post_login(self, request: Request):
-        body = _parse_json(request.body)
+        body = parse_json_body(request.body)
         password = body.get("password") if isinstance(body, dict) else None
         if not isinstance(password, str) or not password or len(password) > 1024:
-            raise _error(400, [("password", "send {\"password\": \"...\"}")])
+            raise http_error(400, [("password", "send {\"password\": \"...\"}")])
         if self._verify_admin is None:
-            raise _error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
+            raise http_error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
         with self._login_lock:  # one scrypt at a time; tries are counted in order
             attempt = self._verify_admin(password)
         if attempt is None:
-            raise _error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
+            raise http_error(503, [("", "web login is not available: no admin password is set up on the cafe PC")])
         if attempt.ok:
             session = self.logins.create(self._clock())
             log.info("web login from %s", request.client[0] if request.client else "?")
@@ -380,7 +389,7 @@ class ApiServer:
             wait = int(attempt.locked_for_s + 0.999)
             raise HttpError(429, [("password", f"too many wrong passwords: locked for {spoken(wait)}")],
                             {"Retry-After": str(wait)})
-        raise _error(401, [("password", f"wrong password ({attempt.tries_left} tries left before a lockout)")])
+        raise http_error(401, [("password", f"wrong password ({attempt.tries_left} tries left before a lockout)")])
 
     def _post_logout(self, request: Request):
         self.logins.drop(request.cookies.get(COOKIE))
@@ -400,31 +409,31 @@ class ApiServer:
     # -- endpoints (worker threads) --------------------------------------------------------
 
     def _get_status(self, request: Request):
-        _query_params(request.query, ())
+        query_params(request.query, ())
         return 200, self._status(), {}
 
     def _get_incidents(self, request: Request):
-        limit = _limit(_query_params(request.query, ("limit",)))
+        limit = limit_param(query_params(request.query, ("limit",)))
         return 200, {"incidents": self._incidents(limit), "limit": limit}, {}
 
     def _get_sessions(self, request: Request):
-        limit = _limit(_query_params(request.query, ("limit",)))
+        limit = limit_param(query_params(request.query, ("limit",)))
         return 200, {"sessions": self._sessions_list(limit), "limit": limit}, {}
 
     def _get_metrics(self, request: Request):
-        _query_params(request.query, ())
+        query_params(request.query, ())
         if self._metrics is None:
-            raise _error(404, [("", "metrics are not available")])
+            raise http_error(404, [("", "metrics are not available")])
         return Response(200, self._metrics(), content_type=METRICS_CONTENT_TYPE)
 
     def _get_logs(self, request: Request):
-        params = _query_params(request.query, ("lines",))
-        lines = _whole(params, "lines", LOG_LINES_DEFAULT, LOG_LINES_MAX)
+        params = query_params(request.query, ("lines",))
+        lines = whole_param(params, "lines", LOG_LINES_DEFAULT, LOG_LINES_MAX)
         tail = _tail(self._log_path, lines) if self._log_path else []
         return 200, {"lines": [mask_secrets(line, self._token_text) for line in tail], "limit": lines}, {}
 
     def _get_backups(self, request: Request):
-        _query_params(request.query, ())
+        query_params(request.query, ())
         backups = []
         for path in list_backups(self.backup_dir):
             try:
@@ -436,10 +445,10 @@ class ApiServer:
         return 200, {"backups": backups}, {}
 
     def _get_form(self, request: Request):
-        _query_params(request.query, ())
+        query_params(request.query, ())
         form = self._settings_form() if self._settings_form else None
         if form is None:
-            raise _error(404, [("", "no settings layout: the page shows every key as it is in config.json")])
+            raise http_error(404, [("", "no settings layout: the page shows every key as it is in config.json")])
         return 200, form, {}
 
     def _config_on_disk(self) -> Config | None:
@@ -450,7 +459,7 @@ class ApiServer:
 
     def _get_config(self, request: Request):
         """The saved config (what the watcher applies), or the one in force if the file is bad."""
-        _query_params(request.query, ())
+        query_params(request.query, ())
         config, source = self._config_on_disk(), "file"
         if config is None:
             config, source = self._current_config(), "in-force"
@@ -458,8 +467,8 @@ class ApiServer:
 
     def _post_config(self, request: Request):
         """Merge the posted sections and keys onto the saved config, validate the whole, save it."""
-        _query_params(request.query, ())
-        raw = _parse_json(request.body)
+        query_params(request.query, ())
+        raw = parse_json_body(request.body)
         with self._config_lock:
             on_disk = self._config_on_disk()
             base = on_disk or self._current_config()
@@ -483,7 +492,7 @@ class ApiServer:
 
     def _problems(self, problems: list[tuple[str, str]]) -> HttpError:
         """400 with each problem; `plain` adds the words the Settings form shows (when known)."""
-        error = _error(400, problems)
+        error = http_error(400, problems)
         if self._explain is None:
             return error
         plain = []
@@ -494,90 +503,6 @@ class ApiServer:
                 log.exception("explaining %s failed", path)
                 plain.append(message)
         return HttpError(400, error.errors, plain=plain)
-
-
-def merge_config(base: dict, patch: Any, cls: type = Config) -> Any:
-    """`patch` laid over `base`: sections (and nested sections) merge key by key; any other value
-    (a number, a string, pc_names, opening days) replaces the base's whole. Keys the schema does
-    not know are kept, so validation names them."""
-    if not isinstance(patch, dict) or not isinstance(base, dict):
-        return patch
-    sections = {f.name: f.default_factory for f in dataclasses.fields(cls)
-                if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory)}
-    merged = dict(base)
-    for key, value in patch.items():
-        if key in sections and isinstance(value, dict):
-            merged[key] = merge_config(base.get(key, {}), value, sections[key])
-        else:
-            merged[key] = value
-    return merged
-
-
-def unmask_webhooks(raw: Any, current: Config) -> tuple[Any, list[tuple[str, str]]]:
-    """Put the current token back where a posted webhook is the masked form of the current one.
-
-    `GET /api/config` hides tokens as `…/webhooks/{id}/***`; posting that back means "keep
-    this webhook". A masked value that is not the current webhook of that key cannot be
-    resolved: it is reported so the owner pastes the full URL.
-    """
-    if not isinstance(raw, dict) or not isinstance(raw.get("discord_settings"), dict):
-        return raw, []
-    section = dict(raw["discord_settings"])
-    errors = []
-    for key, value in section.items():
-        if not key.startswith("webhook_") or not isinstance(value, str):
-            continue
-        match = _MASKED_WEBHOOK.search(value.strip())
-        if not match:
-            continue
-        existing = getattr(current.discord_settings, key, "") or ""
-        candidate = value.strip()[:match.start()] + f"/webhooks/{match.group(1)}/"
-        if existing and _same_webhook(candidate + existing.rsplit("/", 1)[-1], existing):
-            section[key] = existing
-        else:
-            section[key] = ""
-            errors.append((f"discord_settings.{key}",
-                           "is a masked webhook (…/***) that is not the current one for this key; "
-                           "paste the full webhook URL to change it"))
-    return {**raw, "discord_settings": section}, errors
-
-
-def _same_webhook(candidate: str, existing: str) -> bool:
-    try:
-        return normalise_webhook(candidate) == existing
-    except ValueError:
-        return False
-
-
-def _query_params(query: str, allowed: tuple[str, ...]) -> dict[str, str]:
-    if not query:
-        return {}
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True, max_num_fields=10,
-                          errors="strict")
-    except (ValueError, UnicodeDecodeError):
-        raise _error(400, [("", "malformed query string")]) from None
-    params: dict[str, str] = {}
-    for name, value in pairs:
-        if name not in allowed:
-            raise _error(400, [(name[:50], "unknown query parameter")])
-        if name in params:
-            raise _error(400, [(name, "given more than once")])
-        params[name] = value
-    return params
-
-
-def _whole(params: dict[str, str], name: str, default: int, maximum: int) -> int:
-    text = params.get(name)
-    if text is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= maximum:
-        raise _error(400, [(name, f"must be a whole number from 1 to {maximum}")])
-    return int(text)
-
-
-def _limit(params: dict[str, str]) -> int:
-    return _whole(params, "limit", LIMIT_DEFAULT, LIMIT_MAX)
 
 
 def _tail(path: Path, lines: int) -> list[str]:
@@ -595,47 +520,6 @@ def _tail(path: Path, lines: int) -> list[str]:
     except FileNotFoundError:
         return []
     return data.decode("utf-8", "replace").splitlines()[-lines:]
-
-
-async def _read_body(request: Request, read_body, json_body: bool) -> bytes:
-    """Check the body's headers, then read it (within the request's deadline)."""
-    headers = request.headers
-    if headers.get("Transfer-Encoding"):
-        raise _error(400, [("", "chunked bodies are not supported; send Content-Length")])
-    lengths = headers.get_all("Content-Length") or []
-    if len(lengths) != 1 or not re.fullmatch(r"\s*[0-9]{1,20}\s*", str(lengths[0])):
-        raise _error(400, [("", "one valid Content-Length header is required")])
-    length = int(lengths[0])
-    if length > MAX_BODY_BYTES:
-        raise _error(413, [("", f"body is larger than {MAX_BODY_BYTES} bytes")])
-    if json_body:
-        media, _, params = str(headers.get("Content-Type", "")).partition(";")
-        charset = params.strip().lower().replace(" ", "")
-        if media.strip().lower() != "application/json" or charset not in ("", "charset=utf-8", 'charset="utf-8"'):
-            raise _error(400, [("", "Content-Type must be application/json (UTF-8)")])
-    body = await read_body(length)
-    if len(body) != length:
-        raise _error(400, [("", f"body ended after {len(body)} of {length} bytes")])
-    return body
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _error(400, [("", f"body is not UTF-8 (bad byte at offset {exc.start})")]) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise _error(400, [("", "body is nested too deeply")]) from None
-    except json.JSONDecodeError as exc:
-        raise _error(400, [("", f"broken JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]) from None
-    except ValueError as exc:  # NaN/Infinity, or an integer with too many digits
-        raise _error(400, [("", f"invalid JSON value: {str(exc)[:100]}")]) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> str:

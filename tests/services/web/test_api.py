@@ -18,7 +18,8 @@ import pytest
 from sentinel.config.model import ApiSettings, Config, DiscordSettings, list_backups, parse_config, save_config
 from sentinel.services.web import api as api_module
 from sentinel.services.web import http as http_module
-from sentinel.services.web.api import ApiServer, ensure_api_token, unmask_webhooks
+from sentinel.services.web.api import ApiServer, ensure_api_token
+from sentinel.services.web.inputs import unmask_webhooks
 
 ALERTS = "https://discord.com/api/v10/webhooks/111111/AlertSecretAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OCCUPANCY = "http://127.0.0.1:9/api/webhooks/222222/OccSecretBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -686,7 +687,7 @@ def fuzz_body(rng: random.Random) -> bytes:
     if kind == 6:
         return json.dumps(rng.choice([[], "x", 1, None, {"": 1}, {"targets": []}])).encode()
     if kind == 7:
-        return b"a" * (api_module.MAX_BODY_BYTES + rng.choice([1, 5000]))
+        return b"a" * (http_module.MAX_BODY_BYTES + rng.choice([1, 5000]))
     if kind == 8:
         return json.dumps(valid).encode()[:rng.randrange(1, 200)]
     if kind == 9:
