@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 from PIL import Image
 
-from sentinel.events import Component, Health, MonitorStatus
+from sentinel.events import Component, Health, MonitorStatus, PcState
 from sentinel.gui.icons import Glyph, Shade, clients_icon, infra_icon
 from sentinel.timefmt import clock_near
 from sentinel.today import Today
@@ -96,6 +96,9 @@ def tray_views(status: MonitorStatus | None, today: Today, now_wall: float) -> d
         views[kind] = IconView(kind, tip[:TOOLTIP_MAX], shade=SHADE_OF[target.health])
     count = status.in_session
     tip = f"Clients: {count} of {len(status.pcs)} PCs in session"
+    arp_only = sum(1 for pc in status.pcs if pc.state is PcState.IN_SESSION and pc.seen_by == "arp")
+    if arp_only:
+        tip += f", {arp_only} seen by ARP only (they block ping)"
     if status.frozen:
         tip += " (frozen during outage)"
     views["clients"] = IconView("clients", tip[:TOOLTIP_MAX], count=count)

@@ -83,6 +83,14 @@ def test_views_failing_is_still_white_but_says_so_and_unconfigured_is_grey():
     assert " since " in other_day and ":" in other_day and len(other_day) < 40
 
 
+def test_clients_tooltip_says_how_many_are_seen_by_arp_only():
+    status = F.twenty_in_session()
+    pcs = tuple(dataclasses.replace(pc, seen_by="arp" if pc.index <= 3 else "ping") for pc in status.pcs)
+    shown = tray_views(dataclasses.replace(status, pcs=pcs), Today(), F.NOW)
+    assert shown["clients"].tooltip.endswith(", 3 seen by ARP only (they block ping)")
+    assert "ARP" not in views(status)["clients"].tooltip
+
+
 def test_tooltips_fit_windows_limit():
     assert all(len(v.tooltip) <= 127 for v in views(F.twenty_in_session()).values())
 
