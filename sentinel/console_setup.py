@@ -23,7 +23,8 @@ from typing import Callable, TextIO
 from sentinel.config.checks import mask_webhook
 from sentinel.config.model import Config, config_from_dict, save_config
 from sentinel.platform.gateway import detect_default_gateway
-from sentinel.services.access.vault import ADMIN, PasswordRuleError, Vault, VaultError, VaultState
+from sentinel.services.access.passwords import VaultError
+from sentinel.services.access.vault import ADMIN, PasswordRuleError, Vault, VaultState
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 MAX_TRIES = 5  # per question; then setup stops and nothing is changed

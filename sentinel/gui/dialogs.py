@@ -14,7 +14,9 @@ from tkinter import ttk
 from typing import Callable
 
 from sentinel.gui.forms import center_on_screen, make_modal, set_text, setup_style
-from sentinel.services.access.vault import ADMIN, PRIVACY, LockoutAlert, Vault, VaultError
+from sentinel.services.access.lockout import LockoutAlert
+from sentinel.services.access.passwords import VaultError
+from sentinel.services.access.vault import ADMIN, PRIVACY, Vault
 from sentinel.timefmt import spoken
 
 log = logging.getLogger(__name__)

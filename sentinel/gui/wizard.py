@@ -20,14 +20,8 @@ from sentinel.config.model import Config
 from sentinel.gui.configform import ConfigForm, SendTest
 from sentinel.gui.forms import PAD, center_on_screen, make_modal, set_text, setup_style
 from sentinel.platform.gateway import detect_default_gateway, subnet_of
-from sentinel.services.access.vault import (
-    ADMIN,
-    PRIVACY,
-    PasswordRuleError,
-    TamperReport,
-    Vault,
-    VaultError,
-)
+from sentinel.services.access.passwords import VaultError
+from sentinel.services.access.vault import ADMIN, PRIVACY, PasswordRuleError, TamperReport, Vault
 
 log = logging.getLogger(__name__)
 

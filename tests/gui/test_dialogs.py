@@ -7,7 +7,8 @@ import time
 import pytest
 
 import sentinel.platform as platform
-from sentinel.services.access.vault import ADMIN, MAX_TRIES, PRIVACY, Vault
+from sentinel.services.access.lockout import MAX_TRIES
+from sentinel.services.access.vault import ADMIN, PRIVACY, Vault
 from tests.helpers.xvfb import screenshot_dir
 from tests.helpers.tkdrive import capture_png, pump, type_into
 

@@ -22,7 +22,7 @@ from tests.helpers import netns
 
 ADMIN_PASSWORD = "admin-pass-1"
 PRIVACY_PASSWORD = "privacy-pass-2"
-WEBHOOK = "https://discord.com/api/v10/webhooks/123456/SceneSecretSceneSecretSceneSecret"
+WEBHOOK = "http://127.0.0.1:9/api/v10/webhooks/123456/SceneSecretSceneSecretSceneSecret"  # nothing is ever sent
 NAMES = ["VIP-1", "VIP-2", "VIP-3", "VIP-4"] + [f"PC-{n}" for n in range(5, 21)]
 TARGETS = ((Component.ROUTER, "198.51.100.1"), (Component.SERVER, "198.51.100.10"), (Component.INTERNET, "203.0.113.1"))
 

@@ -14,30 +14,28 @@ marker, the lockout file AND empties the config's targets gets a first-run setup
 genuine from this machine alone. The backstops are off the box: Discord stops receiving the
 shop's messages, and the guard reports every kill that was not a password exit.
 
-Lockout is a pure state machine (`register_failure`, `register_success`, `remaining_s`) with
-wall time passed in, so it survives restarts; `Vault.verify` persists it after every try.
+Password rules and hashing are in passwords.py; the lockout is the pure state machine of
+lockout.py, and `Vault.verify` persists it after every try.
 """
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import json
 import logging
 import os
 import secrets
-import time
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
+from sentinel.errors import UserError
 from sentinel.files import atomic_write
-from sentinel.errors import SentinelError, UserError
+from sentinel.services.access.lockout import (MAX_TRIES, AttemptResult, Lockout, lock_duration_s, register_failure,
+                                              register_success, remaining_s)
+from sentinel.services.access.passwords import (VaultError, hash_password, needs_rehash, normalise_password,
+                                                password_problem, verify_password)
 from sentinel.timefmt import spoken, stamp
 
 log = logging.getLogger(__name__)
@@ -47,28 +45,10 @@ MARKER_FILE = "vault.marker"
 LOCKOUT_FILE = "vault.lockout"
 FORMAT = 1
 
-# Interactive scrypt parameters (about 16 MiB and 0.1 s per hash on a small PC).
-SCRYPT_N = 2**14
-SCRYPT_R = 8
-SCRYPT_P = 1
-SALT_BYTES = 16
-KEY_BYTES = 32
-
-MIN_PASSWORD_LEN = 6
-MAX_PASSWORD_LEN = 256
-
-MAX_TRIES = 5  # wrong passwords in a row before a lockout
-LOCK_BASE_S = 30.0  # first lockout; doubles with each further lockout
-LOCK_MAX_S = 3600.0
-
 ADMIN = "admin"
 PRIVACY = "privacy"
 KINDS = (ADMIN, PRIVACY)
 _KIND_TITLES = {ADMIN: "admin", PRIVACY: "privacy"}
-
-
-class VaultError(SentinelError):
-    """The vault cannot be read or written."""
 
 
 class PasswordRuleError(UserError):
@@ -107,133 +87,6 @@ class VaultCheck:
 
 
 # ---------------------------------------------------------------- password hashes
-
-
-def _normalise(password: str) -> bytes:
-    return unicodedata.normalize("NFC", password).encode("utf-8")
-
-
-def hash_password(password: str) -> dict:
-    """A salted scrypt record; the parameters travel with the hash so they can be raised later."""
-    salt = os.urandom(SALT_BYTES)
-    key = Scrypt(salt=salt, length=KEY_BYTES, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(_normalise(password))
-    return {
-        "alg": "scrypt",
-        "n": SCRYPT_N,
-        "r": SCRYPT_R,
-        "p": SCRYPT_P,
-        "length": KEY_BYTES,
-        "salt": base64.b64encode(salt).decode("ascii"),
-        "hash": base64.b64encode(key).decode("ascii"),
-    }
-
-
-def verify_password(password: str, record: dict) -> bool:
-    """Constant-time check through the library's Scrypt.verify."""
-    if record.get("alg") != "scrypt":
-        raise VaultError(f"unknown password hash algorithm {record.get('alg')!r}")
-    kdf = Scrypt(salt=base64.b64decode(record["salt"]), length=int(record["length"]),
-                 n=int(record["n"]), r=int(record["r"]), p=int(record["p"]))
-    try:
-        kdf.verify(_normalise(password), base64.b64decode(record["hash"]))
-        return True
-    except InvalidKey:
-        return False
-
-
-def needs_rehash(record: dict) -> bool:
-    return (record.get("n"), record.get("r"), record.get("p"), record.get("length")) != (
-        SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES)
-
-
-def password_problem(password: str) -> str | None:
-    """The rule a single new password breaks, or None."""
-    length = len(unicodedata.normalize("NFC", password))
-    if length < MIN_PASSWORD_LEN:
-        return f"must be at least {MIN_PASSWORD_LEN} characters (got {length})"
-    if length > MAX_PASSWORD_LEN:
-        return f"must be at most {MAX_PASSWORD_LEN} characters"
-    if not password.strip():
-        return "must not be only spaces"
-    return None
-
-
-# ---------------------------------------------------------------- lockout (pure)
-
-
-@dataclass(frozen=True, slots=True)
-class Lockout:
-    """Wrong-password state of one password kind. Times are wall-clock epoch seconds."""
-
-    failures: int = 0  # wrong tries since the last lockout (or success)
-    lockouts: int = 0  # lockouts since the last success; drives the growth
-    locked_at: float | None = None
-    locked_for_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class LockoutAlert:
-    """Produced once per lockout; the app sends it to the alerts channel."""
-
-    kind: str  # "admin" / "privacy"
-    action: str  # what the password was for: "exit", "privacy mode", "settings"
-    failures: int
-    at_wall: float
-    locked_for_s: float
-    lockout_number: int
-
-    def text(self) -> str:
-        at = time.strftime("%H:%M", time.localtime(self.at_wall))
-        return (f"{self.failures} wrong {self.action} passwords at {at}; "
-                f"locked for {spoken(self.locked_for_s)}")
-
-
-def lock_duration_s(lockout_number: int) -> float:
-    """30 s, 60 s, 120 s, ... capped at 1 h, for the 1st, 2nd, 3rd ... lockout."""
-    return min(LOCK_BASE_S * 2 ** max(lockout_number - 1, 0), LOCK_MAX_S)
-
-
-def remaining_s(state: Lockout, now: float) -> float:
-    """Seconds until a locked kind accepts tries again (0 when not locked).
-
-    A clock set backwards never makes the wait longer than the lockout itself; a clock set
-    forwards ends it early (changing the clock needs admin rights on Windows; documented).
-    """
-    if state.locked_at is None:
-        return 0.0
-    elapsed = max(now - state.locked_at, 0.0)
-    return max(state.locked_for_s - elapsed, 0.0)
-
-
-def register_failure(state: Lockout, now: float, kind: str, action: str) -> tuple[Lockout, LockoutAlert | None]:
-    """One wrong password (only counted while not locked)."""
-    failures = state.failures + 1
-    if failures < MAX_TRIES:
-        return replace(state, failures=failures), None
-    number = state.lockouts + 1
-    duration = lock_duration_s(number)
-    alert = LockoutAlert(kind=kind, action=action, failures=failures, at_wall=now,
-                         locked_for_s=duration, lockout_number=number)
-    return Lockout(failures=0, lockouts=number, locked_at=now, locked_for_s=duration), alert
-
-
-def register_success(state: Lockout) -> Lockout:
-    return Lockout()
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptResult:
-    ok: bool
-    locked_for_s: float = 0.0  # > 0: locked now, try again after this many seconds
-    tries_left: int = MAX_TRIES  # before the next lockout
-    alert: LockoutAlert | None = None  # set on the try that caused a lockout
-
-    @property
-    def locked(self) -> bool:
-        return self.locked_for_s > 0
-
-
-# ---------------------------------------------------------------- the vault
 
 
 def _default_sealer():
@@ -353,7 +206,7 @@ class Vault:
             problem = password_problem(password)
             if problem:
                 problems.append((kind, f"The {_KIND_TITLES[kind]} password {problem}."))
-        if not problems and _normalise(admin) == _normalise(privacy):
+        if not problems and normalise_password(admin) == normalise_password(privacy):
             # Both are still plain text here (the wizard's instant feedback); setup() checks the hash.
             problems.append((PRIVACY, "The privacy password must differ from the admin password."))
         return problems

@@ -11,25 +11,11 @@ import time
 import pytest
 
 import sentinel.platform as platform
-from sentinel.services.access import vault as vault_mod
-from sentinel.services.access.vault import (
-    ADMIN,
-    LOCK_MAX_S,
-    MAX_TRIES,
-    PRIVACY,
-    Lockout,
-    PasswordRuleError,
-    TamperReport,
-    Vault,
-    VaultError,
-    VaultState,
-    hash_password,
-    lock_duration_s,
-    register_failure,
-    register_success,
-    remaining_s,
-    verify_password,
-)
+from sentinel.services.access import passwords as passwords_mod
+from sentinel.services.access.lockout import (LOCK_MAX_S, MAX_TRIES, Lockout, lock_duration_s, register_failure,
+                                              register_success, remaining_s)
+from sentinel.services.access.passwords import VaultError, hash_password, verify_password
+from sentinel.services.access.vault import ADMIN, PRIVACY, PasswordRuleError, TamperReport, Vault, VaultState
 
 ADMIN_PW = "owner-secret"
 PRIVACY_PW = "privacy-please"
@@ -81,15 +67,15 @@ def test_verify_uses_recorded_parameters():
     record = {"alg": "scrypt", "n": 2**12, "r": 8, "p": 1, "length": 32,
               "salt": base64.b64encode(salt).decode(), "hash": base64.b64encode(key).decode()}
     assert verify_password("old-params", record)
-    assert vault_mod.needs_rehash(record)
-    assert not vault_mod.needs_rehash(hash_password("x" * 6))
+    assert passwords_mod.needs_rehash(record)
+    assert not passwords_mod.needs_rehash(hash_password("x" * 6))
 
 
 class RecordingScrypt:
     """Stands in for the Scrypt class: records which methods the vault calls, delegates to the real one."""
 
     calls: list[str] = []
-    real = vault_mod.Scrypt
+    real = passwords_mod.Scrypt
 
     def __init__(self, **kwargs):
         self._kdf = self.real(**kwargs)
@@ -106,7 +92,7 @@ class RecordingScrypt:
 def test_verification_goes_through_constant_time_scrypt_verify(monkeypatch):
     record = hash_password("pass-word")
     RecordingScrypt.calls = []
-    monkeypatch.setattr(vault_mod, "Scrypt", RecordingScrypt)
+    monkeypatch.setattr(passwords_mod, "Scrypt", RecordingScrypt)
     assert verify_password("pass-word", record)
     assert not verify_password("pass-wore", record)
     assert RecordingScrypt.calls == ["verify", "verify"]  # never derive-and-compare with ==

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from sentinel.services.access.vault import MAX_TRIES, Vault
+from sentinel.services.access.lockout import MAX_TRIES
+from sentinel.services.access.vault import Vault
 from sentinel.services.web.sessions import COOKIE, IDLE_S, MAX_AGE_S, Sessions
 from tests.helpers.web_scene import ADMIN_PASSWORD, PRIVACY_PASSWORD, Scene
 
