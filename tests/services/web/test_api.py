@@ -3,7 +3,6 @@ limits, error statuses, timeouts, and a seeded fuzz pass over raw sockets."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -20,6 +19,7 @@ from sentinel.services.web import api as api_module
 from sentinel.services.web import http as http_module
 from sentinel.services.web.api import ApiServer, ensure_api_token
 from sentinel.services.web.inputs import unmask_webhooks
+from tests.helpers.http_client import exchange
 
 ALERTS = "https://discord.com/api/v10/webhooks/111111/AlertSecretAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OCCUPANCY = "http://127.0.0.1:9/api/webhooks/222222/OccSecretBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -37,7 +37,6 @@ class Client:
 
     def call(self, method: str, path: str, body=None, *, token: str | None = "default",
              headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         hdrs = dict(headers or {})
         if token == "default":
             token = self.token
@@ -46,13 +45,7 @@ class Client:
         if body is not None and not isinstance(body, bytes):
             body = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        try:
-            conn.request(method, path, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            data = resp.read()
-        finally:
-            conn.close()
-        head = "".join(f"{k}: {v}\n" for k, v in resp.getheaders())
+        resp, data, head = exchange(self.port, method, path, body, hdrs)
         self.raw_responses.append(head.encode() + data)
         payload = json.loads(data) if data else None
         return resp.status, resp, payload

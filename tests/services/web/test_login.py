@@ -3,7 +3,6 @@ session cookie, expiry, CSRF, and no secret in any response or log line."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import time
@@ -13,6 +12,7 @@ import pytest
 from sentinel.services.access.lockout import MAX_TRIES
 from sentinel.services.access.vault import Vault
 from sentinel.services.web.sessions import COOKIE, IDLE_S, MAX_AGE_S, Sessions
+from tests.helpers.http_client import exchange
 from tests.helpers.web_scene import ADMIN_PASSWORD, PRIVACY_PASSWORD, Scene
 
 SECRET_WEBHOOK_PART = "SceneSecret"
@@ -26,19 +26,13 @@ class Http:
         self.raw: list[str] = []
 
     def call(self, method: str, path: str, body=None, headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         hdrs = {"Host": f"127.0.0.1:{self.port}", **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        try:
-            conn.request(method, path, body=data, headers=hdrs)
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        self.raw.append("".join(f"{k}: {v}\n" for k, v in resp.getheaders()) + raw.decode("utf-8", "replace"))
+        resp, raw, head = exchange(self.port, method, path, data, hdrs)
+        self.raw.append(head + raw.decode("utf-8", "replace"))
         return resp, json.loads(raw) if raw and resp.getheader("Content-Type", "").startswith("application/json") else raw
 
     def login(self, password: str = ADMIN_PASSWORD):
